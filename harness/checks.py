@@ -1,0 +1,406 @@
+"""The wire checks: plain functions in one registry, each with a stable id, run all on every exchange.
+
+A check receives an `Exchange` (the request as sent, the assembled reply, the raw facts about each
+call and, for streams, the trace) and yields `Finding`s with the evidence. Checks judge only what the
+OpenAI wire contract says; harmless variety that real providers show (content null/""/absent, vendor
+fields, id formats, `index` in non-stream calls, key order) is deliberately not a finding.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import jsonschema
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from pydantic import ValidationError
+from jsonschema.exceptions import SchemaError
+from referencing.exceptions import Unresolvable
+
+from harness.models import Finding, Reply, ToolCall
+from harness.stream import CallFacts, StreamTrace
+
+CheckFn = Callable[["Exchange"], Iterable[Finding]]
+
+
+@dataclass
+class Exchange:
+    """Everything one request/response round trip offers to the checks, judged self-contained."""
+
+    request: dict[str, Any]
+    reply: Reply
+    calls: list[CallFacts]
+    body: dict[str, Any] | None = None
+    stream: StreamTrace | None = None
+    tools: dict[str, Any] = field(init=False)
+    legacy_request: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tools, self.legacy_request = offered_tools(self.request)
+
+    def each_call(self) -> Iterator[tuple[ToolCall, CallFacts]]:
+        yield from zip(self.reply.tool_calls, self.calls, strict=True)
+
+
+class Registry:
+    """Check functions by id; registering an id twice is a harness bug, so it fails at import."""
+
+    def __init__(self) -> None:
+        self._checks: dict[str, CheckFn] = {}
+
+    def register(self, check_id: str) -> Callable[[CheckFn], CheckFn]:
+        def decorate(fn: CheckFn) -> CheckFn:
+            if check_id in self._checks:
+                raise ValueError(f"check {check_id!r} is already registered")
+            self._checks[check_id] = fn
+            return fn
+
+        return decorate
+
+    def ids(self) -> list[str]:
+        return list(self._checks)
+
+    def get(self, check_id: str) -> CheckFn:
+        return self._checks[check_id]
+
+    def run(self, exchange: Exchange) -> list[Finding]:
+        findings: list[Finding] = []
+        for fn in self._checks.values():
+            findings.extend(fn(exchange))
+        return findings
+
+
+CHECKS = Registry()
+
+
+# ------------------------------------------------------------------------------------ request helpers
+
+
+def offered_tools(request: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Names of the offered functions -> their parameters schema; and whether legacy `functions` was used."""
+    tools: dict[str, Any] = {}
+    for tool in request.get("tools") or []:
+        function = tool.get("function") if isinstance(tool, dict) else None
+        if isinstance(function, dict) and isinstance(function.get("name"), str):
+            tools[function["name"]] = function.get("parameters")
+    legacy = False
+    for function in request.get("functions") or []:
+        if isinstance(function, dict) and isinstance(function.get("name"), str):
+            tools.setdefault(function["name"], function.get("parameters"))
+            legacy = True
+    return tools, legacy
+
+
+@dataclass
+class PastCall:
+    id: str | None
+    name: str | None
+    arguments: Any
+    answered: bool
+
+
+def history_calls(request: dict[str, Any]) -> list[PastCall]:
+    """The tool calls earlier assistant messages made, and whether a tool message answered each."""
+    messages = [m for m in request.get("messages") or [] if isinstance(m, dict)]
+    answered = {m.get("tool_call_id") for m in messages if m.get("role") == "tool"}
+    past: list[PastCall] = []
+    for message in messages:
+        if message.get("role") != "assistant" or not isinstance(message.get("tool_calls"), list):
+            continue
+        for item in message["tool_calls"]:
+            if not isinstance(item, dict):
+                continue
+            function = item.get("function") if isinstance(item.get("function"), dict) else {}
+            call_id = item.get("id") if isinstance(item.get("id"), str) else None
+            past.append(PastCall(call_id, function.get("name"), _loads(function.get("arguments")),
+                                 call_id is not None and call_id in answered))
+    return past
+
+
+def _loads(raw: Any) -> Any:
+    if not isinstance(raw, str):
+        return raw
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def schema_verdict(call: ToolCall, tools: dict[str, Any]) -> tuple[bool | None, str | None]:
+    """Whether the parsed arguments satisfy the tool's JSON Schema; None when that cannot be decided."""
+    if call.name not in tools or not isinstance(call.arguments, dict):
+        return None, None
+    schema = tools[call.name]
+    if schema is None:
+        schema = {"type": "object"}  # OpenAI: omitting `parameters` means a function without parameters
+    if not isinstance(schema, dict):
+        return None, None
+    try:
+        validator_cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+        validator_cls.check_schema(schema)
+        error = jsonschema.exceptions.best_match(validator_cls(schema).iter_errors(call.arguments))
+    except (SchemaError, Unresolvable):  # a schema we cannot use decides nothing about the model
+        return None, None
+    if error is None:
+        return True, None
+    where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+    return False, f"at {where}: {error.message}"
+
+
+def label(call: ToolCall, position: int) -> str:
+    name = repr(call.name) if call.name is not None else "(no name)"
+    return f"tool call {position} {name}"
+
+
+# --------------------------------------------------------------------------------------- call checks
+
+
+@CHECKS.register("tool_call.type")
+def check_type(ex: Exchange) -> Iterator[Finding]:
+    for position, (call, facts) in enumerate(ex.each_call()):
+        if facts.legacy or facts.type_raw == "function":
+            continue
+        actual = "missing" if facts.type_raw is None else facts.type_raw
+        yield Finding(check="tool_call.type", expected="function", actual=actual,
+                      message=f"{label(call, position)}: type is {actual!r}, expected 'function'; typed "
+                      "clients (openai SDK) dispatch on it")
+
+
+@CHECKS.register("tool_call.id")
+def check_id(ex: Exchange) -> Iterator[Finding]:
+    for position, (call, facts) in enumerate(ex.each_call()):
+        if facts.legacy or (isinstance(facts.id_raw, str) and facts.id_raw.strip()):
+            continue
+        actual = "missing" if facts.id_raw is None else facts.id_raw
+        why = "is not a string" if facts.id_raw is not None and not isinstance(facts.id_raw, str) else "is empty"
+        if facts.id_raw is None:
+            why = "is missing"
+        yield Finding(check="tool_call.id", expected="a non-empty string", actual=actual,
+                      message=f"{label(call, position)}: id {why} ({actual!r}); the tool result cannot "
+                      "be tied back to the call")
+
+
+@CHECKS.register("tool_call.id_unique")
+def check_id_unique(ex: Exchange) -> Iterator[Finding]:
+    past = {p.id for p in history_calls(ex.request) if p.id}
+    past |= {m.get("tool_call_id") for m in ex.request.get("messages") or []
+             if isinstance(m, dict) and m.get("role") == "tool" and m.get("tool_call_id")}
+    seen: dict[str, int] = {}
+    for position, call in enumerate(ex.reply.tool_calls):
+        if not call.id:
+            continue
+        if call.id in seen:
+            yield Finding(check="tool_call.id_unique", expected="ids unique within the response",
+                          actual=call.id, message=f"{label(call, position)}: id {call.id!r} is already used "
+                          f"by tool call {seen[call.id]} in this response")
+        elif call.id in past:
+            yield Finding(check="tool_call.id_unique", expected="an id not used earlier in the conversation",
+                          actual=call.id, message=f"{label(call, position)}: id {call.id!r} reuses an id from "
+                          "the request's history; a client keying tool results by id mixes up the turns")
+        seen.setdefault(call.id, position)
+
+
+@CHECKS.register("tool_call.name")
+def check_name(ex: Exchange) -> Iterator[Finding]:
+    offered = sorted(ex.tools)
+    for position, call in enumerate(ex.reply.tool_calls):
+        if call.name is not None and call.name in ex.tools:
+            continue
+        actual = call.name if call.name is not None else "missing"
+        yield Finding(check="tool_call.name", expected=offered, actual=actual,
+                      message=f"tool call {position}: name {actual!r} is not among the offered tools "
+                      f"{offered}")
+
+
+@CHECKS.register("tool_call.arguments_string")
+def check_arguments_string(ex: Exchange) -> Iterator[Finding]:
+    for position, (call, facts) in enumerate(ex.each_call()):
+        if facts.arguments_kind == "string":
+            continue
+        actual = {"missing": "missing", "null": None}.get(facts.arguments_kind, call.arguments)
+        yield Finding(check="tool_call.arguments_string", expected="a JSON-encoded string", actual=actual,
+                      message=f"{label(call, position)}: {call.arguments_error}; clients json.loads() "
+                      "this field")
+
+
+@CHECKS.register("tool_call.arguments_json")
+def check_arguments_json(ex: Exchange) -> Iterator[Finding]:
+    for position, call in enumerate(ex.reply.tool_calls):
+        if call.arguments_raw is None:
+            continue  # not a string: reported by tool_call.arguments_string
+        if not call.arguments_valid_json:
+            problem = "empty string" if call.arguments_raw == "" else call.arguments_error
+            yield Finding(check="tool_call.arguments_json", expected="a JSON object", actual=call.arguments_raw,
+                          message=f"{label(call, position)}: arguments are not valid JSON ({problem}): "
+                          f"{call.arguments_raw[:120]!r}")
+        elif not isinstance(call.arguments, dict):
+            yield Finding(check="tool_call.arguments_json", expected="a JSON object", actual=call.arguments_raw,
+                          message=f"{label(call, position)}: arguments are a JSON "
+                          f"{type(call.arguments).__name__}, not an object: {call.arguments_raw[:120]!r}")
+
+
+@CHECKS.register("tool_call.arguments_schema")
+def check_arguments_schema(ex: Exchange) -> Iterator[Finding]:
+    for position, call in enumerate(ex.reply.tool_calls):
+        verdict, error = schema_verdict(call, ex.tools)
+        if verdict is False:
+            yield Finding(check="tool_call.arguments_schema", expected=ex.tools.get(call.name),
+                          actual=call.arguments, message=f"{label(call, position)}: arguments "
+                          f"{json.dumps(call.arguments)[:120]} fail the tool's JSON Schema {error}")
+
+
+@CHECKS.register("tool_call.repeated")
+def check_repeated(ex: Exchange) -> Iterator[Finding]:
+    answered = [p for p in history_calls(ex.request) if p.answered]
+    for position, call in enumerate(ex.reply.tool_calls):
+        if call.name is None:
+            continue
+        arguments = call.arguments if call.arguments_valid_json or call.arguments_raw is None else call.arguments_raw
+        twin = next((p for p in answered if p.name == call.name and p.arguments == arguments), None)
+        if twin is not None:
+            yield Finding(check="tool_call.repeated", severity="warning", expected="a new call or an answer",
+                          actual={"name": call.name, "arguments": arguments},
+                          message=f"{label(call, position)}: repeats call {twin.id!r} with the same arguments "
+                          f"{json.dumps(arguments)[:120]}, which was already answered in the history "
+                          "(a tool loop)")
+
+
+@CHECKS.register("legacy_function_call")
+def check_legacy(ex: Exchange) -> Iterator[Finding]:
+    for position, (call, facts) in enumerate(ex.each_call()):
+        if not facts.legacy:
+            continue
+        asked = ex.legacy_request and not ex.request.get("tools")
+        yield Finding(check="legacy_function_call", severity="warning" if asked else "violation",
+                      expected="message.tool_calls", actual="message.function_call",
+                      message=f"{label(call, position)} came as the deprecated `function_call` instead of "
+                      "`tool_calls`" + (" (the request itself used legacy `functions`)" if asked else
+                                        "; it has no id, so a tool result cannot reference it"))
+
+
+@CHECKS.register("finish_reason")
+def check_finish_reason(ex: Exchange) -> Iterator[Finding]:
+    reason = ex.reply.finish_reason
+    calls = ex.reply.tool_calls
+    if reason is None and ex.stream is not None:
+        return  # a stream that never says why it ended: stream.finish_reason
+    legacy_only = bool(calls) and all(f.legacy for f in ex.calls)
+    if calls and reason != "tool_calls" and not (legacy_only and reason == "function_call"):
+        yield Finding(check="finish_reason", expected="tool_calls", actual=reason,
+                      message=f"finish_reason is {reason!r} although the response has {len(calls)} tool "
+                      "call(s); clients that branch on finish_reason will not run them")
+    elif not calls and reason == "tool_calls":
+        yield Finding(check="finish_reason", expected="stop (no tool calls)", actual=reason,
+                      message="finish_reason is 'tool_calls' but the response carries no tool call")
+
+
+# ------------------------------------------------------------------------------------- stream checks
+
+
+@CHECKS.register("stream.index")
+def check_stream_index(ex: Exchange) -> Iterator[Finding]:
+    if ex.stream is None or not ex.stream.missing_index:
+        return
+    chunks = sorted(set(ex.stream.missing_index))
+    yield Finding(check="stream.index", expected="every tool_calls delta has an integer index",
+                  actual=f"{len(ex.stream.missing_index)} delta(s) without index",
+                  message=f"tool-call deltas without `index` in chunk(s) {_spans(chunks)}; clients merge "
+                  "fragments by index (the openai SDK raises)")
+
+
+@CHECKS.register("stream.header_repeated")
+def check_header_repeated(ex: Exchange) -> Iterator[Finding]:
+    if ex.stream is None:
+        return
+    by_key: dict[tuple[int, int | None], list[str]] = {}
+    for repeat in ex.stream.header_repeats:
+        by_key.setdefault((repeat.chunk, repeat.index), []).append(
+            f"{repeat.field} {repeat.new!r}" + ("" if repeat.new == repeat.previous else
+                                                 f" (had {repeat.previous!r})"))
+    for (chunk, index), parts in by_key.items():
+        yield Finding(check="stream.header_repeated", expected="id and name sent once per tool-call index",
+                      actual=parts, message=f"chunk {chunk} re-sends {', '.join(parts)} for tool-call index "
+                      f"{index}, which already has a header; a client that concatenates deltas (the openai "
+                      "SDK does) gets a doubled id/name")
+
+
+@CHECKS.register("stream.finish_reason")
+def check_stream_finish_reason(ex: Exchange) -> Iterator[Finding]:
+    if ex.stream is not None and ex.reply.finish_reason is None:
+        yield Finding(check="stream.finish_reason", expected="a chunk with a finish_reason", actual=None,
+                      message=f"the stream never gives a finish_reason ({len(ex.stream.chunks)} chunks); "
+                      "a client cannot tell a finished turn from a cut one")
+
+
+@CHECKS.register("stream.done")
+def check_stream_done(ex: Exchange) -> Iterator[Finding]:
+    if ex.stream is not None and not ex.stream.saw_done:
+        yield Finding(check="stream.done", severity="warning", expected="data: [DONE]", actual="end of body",
+                      message="the stream ends without `data: [DONE]`; clients waiting for it rely on the "
+                      "connection closing")
+
+
+def _spans(numbers: list[int]) -> str:
+    spans: list[str] = []
+    for n in numbers:
+        if spans and spans[-1].split("-")[-1] == str(n - 1):
+            spans[-1] = f"{spans[-1].split('-')[0]}-{n}"
+        else:
+            spans.append(str(n))
+    return ", ".join(spans)
+
+
+# ------------------------------------------------------------------------------------------ sdk.parse
+
+
+@CHECKS.register("sdk.parse")
+def check_sdk_parse(ex: Exchange) -> Iterator[Finding]:
+    """Validate with the openai SDK's own types; report only what validation really rejects.
+
+    Errors inside `choices` (what a tool-calling client reads) are violations; errors in the envelope
+    (`object`, `service_tier`, `usage`...) are warnings, since the SDK's default parsing does not
+    validate and only clients with strict response validation would fail. Errors a dedicated check
+    already reports (inside a tool call, legacy function_call, finish_reason next to calls) are left
+    to that check so one defect is not counted twice.
+    """
+    if ex.body is not None:
+        documents: list[tuple[int | None, dict[str, Any]]] = [(None, ex.body)]
+        model: Any = ChatCompletion
+    elif ex.stream is not None:
+        documents = list(enumerate(ex.stream.chunks))
+        model = ChatCompletionChunk
+    else:
+        return
+    groups: dict[tuple[str, str], tuple[list[int], Any]] = {}
+    for number, document in documents:
+        try:
+            model.model_validate(document)
+        except ValidationError as err:
+            for error in err.errors():
+                if _covered(error["loc"], ex):
+                    continue
+                key = (".".join(str(p) for p in error["loc"]), error["msg"])
+                numbers, _ = groups.setdefault(key, ([], error.get("input")))
+                if number is not None:
+                    numbers.append(number)
+    for (where, msg), (numbers, value) in groups.items():
+        inside = where.startswith("choices")
+        place = f" in chunk(s) {_spans(numbers)}" if numbers else ""
+        got = "" if msg == "Field required" else f" (got {value!r:.80})"
+        consequence = ("a client that reads it through the SDK's types breaks" if inside else
+                       "only clients with strict response validation reject it")
+        yield Finding(check="sdk.parse", severity="violation" if inside else "warning", expected=msg,
+                      actual=value if msg != "Field required" else "missing",
+                      message=f"openai {model.__name__}.model_validate rejects `{where}`{place}: {msg}{got}; "
+                      f"{consequence}")
+
+
+def _covered(loc: tuple[int | str, ...], ex: Exchange) -> bool:
+    for position, part in enumerate(loc):
+        if part == "function_call":
+            return True
+        if part == "tool_calls" and position + 1 < len(loc) and isinstance(loc[position + 1], int):
+            return True
+    return bool(loc) and loc[-1] == "finish_reason" and bool(ex.reply.tool_calls)

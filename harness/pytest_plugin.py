@@ -1,0 +1,3 @@
+"""pytest front-end (being written)."""
+
+from __future__ import annotations

@@ -1,0 +1,145 @@
+"""Reports are data first: the JSON report is the source of truth and the table is one rendering of it.
+
+The support table has one row per provider/model and a column per family, plus streaming and wire
+conformance. Errors (the request could not be judged) are shown beside the score, never counted as
+model failures; replayed or recording-distorted timings never appear as latency.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+
+from pydantic import ValidationError
+from tabulate import tabulate
+
+import harness
+from harness.models import Report, RunResult, TargetInfo
+from harness.providers import ConfigError
+from harness.spec import FAMILIES
+
+# Findings that judge the expectations of a scenario rather than the wire format of a response.
+SCENARIO_CHECK_PREFIXES = ("expect.", "loop.", "provider.", "cassette.")
+TABLE_FORMATS = {"plain": "simple", "markdown": "pipe", "github": "github", "html": "html", "grid": "grid",
+                 "rst": "rst"}
+
+
+def git_revision() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
+                             check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def new_report(targets: Iterable[TargetInfo], runs: list[RunResult]) -> Report:
+    return Report(harness_version=harness.__version__, openai_version=version("openai"),
+                  git_revision=git_revision(), targets=list(targets), runs=runs)
+
+
+def write_report(report: Report, report_dir: str | Path, name: str | None = None) -> Path:
+    directory = Path(report_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    if name is None:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        providers = "+".join(sorted({t.provider for t in report.targets})) or "run"
+        name = f"{stamp}-{providers}"
+    path = directory / f"{name}.json"
+    path.write_text(report.model_dump_json(indent=1), encoding="utf-8")
+    return path
+
+
+def read_report(path: str | Path) -> Report:
+    try:
+        return Report.model_validate_json(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read report: {exc.strerror}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise ConfigError(f"{path}: not a toolcall-harness report: {where}: {first['msg']}") from None
+
+
+def is_wire_violation(check: str) -> bool:
+    return not check.startswith(SCENARIO_CHECK_PREFIXES)
+
+
+def _cell(runs: list[RunResult]) -> str:
+    passed = sum(r.outcome == "pass" for r in runs)
+    judged = sum(r.outcome in ("pass", "fail") for r in runs)
+    errors = sum(r.outcome == "error" for r in runs)
+    if judged == 0:
+        return "err" if errors else "–"
+    mark = "✓" if passed == judged else "✗" if passed == 0 else "~"
+    return f"{mark} {passed}/{judged}" + (f" +{errors}err" if errors else "")
+
+
+def _wire_cell(runs: list[RunResult]) -> str:
+    judged = [r for r in runs if r.outcome in ("pass", "fail")]
+    if not judged:
+        return "err" if any(r.outcome == "error" for r in runs) else "–"
+    clean = sum(not any(is_wire_violation(f.check) for f in r.violations) for r in judged)
+    mark = "✓" if clean == len(judged) else "✗" if clean == 0 else "~"
+    return f"{mark} {clean}/{len(judged)}"
+
+
+def live_latencies(runs: Iterable[RunResult]) -> list[float]:
+    return [t.latency_s for r in runs if r.provenance != "replayed" for t in r.turns if t.latency_s is not None]
+
+
+def _p50(runs: list[RunResult]) -> str:
+    values = live_latencies(runs)
+    return f"{statistics.median(values):.2f}s" if values else "n/a"
+
+
+def table_rows(report: Report) -> tuple[list[str], list[list[str]]]:
+    headers = ["provider/model", *FAMILIES, "streaming", "wire", "p50"]
+    groups: dict[tuple[str, str], list[RunResult]] = {}
+    for run in report.runs:
+        groups.setdefault((run.key.provider, run.key.model), []).append(run)
+    rows = []
+    for (provider, model), runs in groups.items():
+        row = [f"{provider}/{model}"]
+        row += [_cell([r for r in runs if r.family == fam]) for fam in FAMILIES]
+        row += [_cell([r for r in runs if r.key.mode == "stream"]), _wire_cell(runs), _p50(runs)]
+        rows.append(row)
+    return headers, rows
+
+
+def render_table(report: Report, fmt: str = "plain") -> str:
+    headers, rows = table_rows(report)
+    return tabulate(rows, headers=headers, tablefmt=TABLE_FORMATS.get(fmt, fmt), disable_numparse=True)
+
+
+def outcome_counts(runs: Iterable[RunResult]) -> dict[str, int]:
+    counts = {"pass": 0, "fail": 0, "error": 0, "skip": 0}
+    for r in runs:
+        counts[r.outcome] += 1
+    return counts
+
+
+def describe_failure(run: RunResult, limit: int = 8) -> str:
+    """A short explanation of a failed, errored or skipped run, ending with how to reproduce it."""
+    lines = [f"{run.key.label}: {run.outcome.upper()}"]
+    if run.error is not None:
+        status = f" HTTP {run.error.status}" if run.error.status else ""
+        lines.append(f"  error {run.error.kind}{status}: {run.error.message}")
+    if run.skip_reason:
+        lines.append(f"  skipped: {run.skip_reason}")
+    shown = [f for f in run.findings if f.severity == "violation"][:limit]
+    for f in shown:
+        where = f" (turn {f.turn})" if f.turn else ""
+        lines.append(f"  [{f.check}]{where} {f.message}")
+    hidden = len(run.violations) - len(shown)
+    if hidden > 0:
+        lines.append(f"  … and {hidden} more")
+    if run.cassette:
+        lines.append(f"  cassette: {run.cassette}")
+    if run.reproduce:
+        lines.append(f"  reproduce: {run.reproduce}")
+    return "\n".join(lines)

@@ -1,0 +1,24 @@
+"""Scenario selection with pytest's -k grammar (`weather and not stream`), shared by both front-ends."""
+
+from __future__ import annotations
+
+from _pytest.mark.expression import Expression, ParseError
+
+from harness.providers import ConfigError
+from harness.spec import ResolvedScenario
+
+
+def select_scenarios(scenarios: list[ResolvedScenario], keyword: str | None) -> list[ResolvedScenario]:
+    """Keep scenarios whose id, family or a tag contains each name used in `keyword`."""
+    if not keyword:
+        return scenarios
+    try:
+        expression = Expression.compile(keyword)
+    except ParseError as exc:
+        raise ConfigError(f"-k {keyword!r}: {exc}") from None
+
+    def chosen(rs: ResolvedScenario) -> bool:
+        words = [rs.id, rs.scenario.family, *rs.scenario.tags]
+        return expression.evaluate(lambda name, **_: any(name.lower() in w.lower() for w in words))
+
+    return [rs for rs in scenarios if chosen(rs)]

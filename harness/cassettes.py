@@ -29,8 +29,17 @@ from harness.models import Provenance, RunKey
 RecordModeName = Literal["none", "once", "new_episodes", "all"]
 RECORD_MODES: tuple[str, ...] = ("none", "once", "new_episodes", "all")
 REDACTED = "<REDACTED>"
-SECRET_HEADERS = ("authorization", "api-key", "x-api-key", "cookie", "set-cookie", "openai-organization",
-                  "openai-project", "x-goog-api-key", "proxy-authorization")
+SECRET_HEADERS = (
+    "authorization",
+    "api-key",
+    "x-api-key",
+    "cookie",
+    "set-cookie",
+    "openai-organization",
+    "openai-project",
+    "x-goog-api-key",
+    "proxy-authorization",
+)
 # Fields that may differ between two runs of the same conversation without changing its meaning.
 VOLATILE_BODY_FIELDS = frozenset({"user", "metadata", "request_id"})
 # Replay never needs a server; this address is never dialled (nothing listens on the discard port).
@@ -95,11 +104,15 @@ def _vcr(redact: Redactor) -> vcr.VCR:
                 del request.headers[name]
         request.uri = redact(request.uri)
         if request.body:
-            request.body = redact.bytes(request.body if isinstance(request.body, bytes) else request.body.encode())
+            request.body = redact.bytes(
+                request.body if isinstance(request.body, bytes) else request.body.encode()
+            )
         return request
 
     def scrub_response(response: dict[str, Any]) -> dict[str, Any]:
-        response["headers"] = {k: v for k, v in response["headers"].items() if k.lower() not in SECRET_HEADERS}
+        response["headers"] = {
+            k: v for k, v in response["headers"].items() if k.lower() not in SECRET_HEADERS
+        }
         body = response["body"].get("string")
         if isinstance(body, bytes):
             response["body"]["string"] = redact.bytes(body)
@@ -107,8 +120,11 @@ def _vcr(redact: Redactor) -> vcr.VCR:
             response["body"]["string"] = redact(body)
         return response
 
-    recorder = vcr.VCR(decode_compressed_response=True, before_record_request=scrub_request,
-                       before_record_response=scrub_response)
+    recorder = vcr.VCR(
+        decode_compressed_response=True,
+        before_record_request=scrub_request,
+        before_record_response=scrub_response,
+    )
     recorder.register_matcher("json_body", json_body)
     recorder.register_matcher("path_only", path_only)
     return recorder
@@ -118,8 +134,9 @@ _CASSETTE_ARGS = frozenset(Cassette.__init__.__code__.co_varnames[1 : Cassette._
 
 
 def open_cassette(path: Path, record_mode: RecordModeName, redact: Redactor) -> Cassette:
-    config = _vcr(redact).get_merged_config(path=str(path), record_mode=record_mode,
-                                            match_on=["method", "path_only", "json_body"])
+    config = _vcr(redact).get_merged_config(
+        path=str(path), record_mode=record_mode, match_on=["method", "path_only", "json_body"]
+    )
     return Cassette.load(**{k: v for k, v in config.items() if k in _CASSETTE_ARGS})
 
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema
+from jsonschema.exceptions import SchemaError
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from pydantic import ValidationError
-from jsonschema.exceptions import SchemaError
 from referencing.exceptions import Unresolvable
 
 from harness.models import Finding, Reply, ToolCall
@@ -81,12 +81,12 @@ CHECKS = Registry()
 def offered_tools(request: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """Names of the offered functions -> their parameters schema; and whether legacy `functions` was used."""
     tools: dict[str, Any] = {}
-    for tool in request.get("tools") or []:
+    for tool in _list(request.get("tools")):
         function = tool.get("function") if isinstance(tool, dict) else None
         if isinstance(function, dict) and isinstance(function.get("name"), str):
             tools[function["name"]] = function.get("parameters")
     legacy = False
-    for function in request.get("functions") or []:
+    for function in _list(request.get("functions")):
         if isinstance(function, dict) and isinstance(function.get("name"), str):
             tools.setdefault(function["name"], function.get("parameters"))
             legacy = True
@@ -103,7 +103,7 @@ class PastCall:
 
 def history_calls(request: dict[str, Any]) -> list[PastCall]:
     """The tool calls earlier assistant messages made, and whether a tool message answered each."""
-    messages = [m for m in request.get("messages") or [] if isinstance(m, dict)]
+    messages = [m for m in _list(request.get("messages")) if isinstance(m, dict)]
     answered = {m.get("tool_call_id") for m in messages if m.get("role") == "tool"}
     past: list[PastCall] = []
     for message in messages:
@@ -112,11 +112,15 @@ def history_calls(request: dict[str, Any]) -> list[PastCall]:
         for item in message["tool_calls"]:
             if not isinstance(item, dict):
                 continue
-            function = item.get("function") if isinstance(item.get("function"), dict) else {}
+            function: dict[str, Any] = item["function"] if isinstance(item.get("function"), dict) else {}
             call_id = item.get("id") if isinstance(item.get("id"), str) else None
             past.append(PastCall(call_id, function.get("name"), _loads(function.get("arguments")),
                                  call_id is not None and call_id in answered))
     return past
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _loads(raw: Any) -> Any:
@@ -163,8 +167,9 @@ def check_type(ex: Exchange) -> Iterator[Finding]:
         if facts.legacy or facts.type_raw == "function":
             continue
         actual = "missing" if facts.type_raw is None else facts.type_raw
+        shown = "missing" if facts.type_raw is None else f"{actual!r}"
         yield Finding(check="tool_call.type", expected="function", actual=actual,
-                      message=f"{label(call, position)}: type is {actual!r}, expected 'function'; typed "
+                      message=f"{label(call, position)}: type is {shown}, expected 'function'; typed "
                       "clients (openai SDK) dispatch on it")
 
 
@@ -173,19 +178,22 @@ def check_id(ex: Exchange) -> Iterator[Finding]:
     for position, (call, facts) in enumerate(ex.each_call()):
         if facts.legacy or (isinstance(facts.id_raw, str) and facts.id_raw.strip()):
             continue
-        actual = "missing" if facts.id_raw is None else facts.id_raw
-        why = "is not a string" if facts.id_raw is not None and not isinstance(facts.id_raw, str) else "is empty"
         if facts.id_raw is None:
-            why = "is missing"
+            actual, why = "missing", "is missing"
+        elif isinstance(facts.id_raw, str):
+            actual, why = facts.id_raw, "is empty"
+        else:
+            kind = type(facts.id_raw).__name__
+            actual, why = facts.id_raw, f"is a JSON {kind} ({facts.id_raw!r}), not a string"
         yield Finding(check="tool_call.id", expected="a non-empty string", actual=actual,
-                      message=f"{label(call, position)}: id {why} ({actual!r}); the tool result cannot "
-                      "be tied back to the call")
+                      message=f"{label(call, position)}: id {why}; the tool result cannot be tied back to "
+                      "the call")
 
 
 @CHECKS.register("tool_call.id_unique")
 def check_id_unique(ex: Exchange) -> Iterator[Finding]:
     past = {p.id for p in history_calls(ex.request) if p.id}
-    past |= {m.get("tool_call_id") for m in ex.request.get("messages") or []
+    past |= {str(m["tool_call_id"]) for m in _list(ex.request.get("messages"))
              if isinstance(m, dict) and m.get("role") == "tool" and m.get("tool_call_id")}
     seen: dict[str, int] = {}
     for position, call in enumerate(ex.reply.tool_calls):
@@ -197,8 +205,8 @@ def check_id_unique(ex: Exchange) -> Iterator[Finding]:
                           f"by tool call {seen[call.id]} in this response")
         elif call.id in past:
             yield Finding(check="tool_call.id_unique", expected="an id not used earlier in the conversation",
-                          actual=call.id, message=f"{label(call, position)}: id {call.id!r} reuses an id from "
-                          "the request's history; a client keying tool results by id mixes up the turns")
+                          actual=call.id, message=f"{label(call, position)}: id {call.id!r} reuses an id "
+                          "from the request's history; a client keying tool results by id mixes up the turns")
         seen.setdefault(call.id, position)
 
 
@@ -232,12 +240,13 @@ def check_arguments_json(ex: Exchange) -> Iterator[Finding]:
             continue  # not a string: reported by tool_call.arguments_string
         if not call.arguments_valid_json:
             problem = "empty string" if call.arguments_raw == "" else call.arguments_error
-            yield Finding(check="tool_call.arguments_json", expected="a JSON object", actual=call.arguments_raw,
+            yield Finding(check="tool_call.arguments_json", expected="a JSON object",
+                          actual=call.arguments_raw,
                           message=f"{label(call, position)}: arguments are not valid JSON ({problem}): "
                           f"{call.arguments_raw[:120]!r}")
         elif not isinstance(call.arguments, dict):
-            yield Finding(check="tool_call.arguments_json", expected="a JSON object", actual=call.arguments_raw,
-                          message=f"{label(call, position)}: arguments are a JSON "
+            yield Finding(check="tool_call.arguments_json", expected="a JSON object",
+                          actual=call.arguments_raw, message=f"{label(call, position)}: arguments are a JSON "
                           f"{type(call.arguments).__name__}, not an object: {call.arguments_raw[:120]!r}")
 
 
@@ -246,7 +255,7 @@ def check_arguments_schema(ex: Exchange) -> Iterator[Finding]:
     for position, call in enumerate(ex.reply.tool_calls):
         verdict, error = schema_verdict(call, ex.tools)
         if verdict is False:
-            yield Finding(check="tool_call.arguments_schema", expected=ex.tools.get(call.name),
+            yield Finding(check="tool_call.arguments_schema", expected=ex.tools.get(call.name or ""),
                           actual=call.arguments, message=f"{label(call, position)}: arguments "
                           f"{json.dumps(call.arguments)[:120]} fail the tool's JSON Schema {error}")
 
@@ -257,13 +266,14 @@ def check_repeated(ex: Exchange) -> Iterator[Finding]:
     for position, call in enumerate(ex.reply.tool_calls):
         if call.name is None:
             continue
-        arguments = call.arguments if call.arguments_valid_json or call.arguments_raw is None else call.arguments_raw
+        valid = call.arguments_valid_json or call.arguments_raw is None
+        arguments = call.arguments if valid else call.arguments_raw
         twin = next((p for p in answered if p.name == call.name and p.arguments == arguments), None)
         if twin is not None:
             yield Finding(check="tool_call.repeated", severity="warning", expected="a new call or an answer",
                           actual={"name": call.name, "arguments": arguments},
-                          message=f"{label(call, position)}: repeats call {twin.id!r} with the same arguments "
-                          f"{json.dumps(arguments)[:120]}, which was already answered in the history "
+                          message=f"{label(call, position)}: repeats call {twin.id!r} with the same "
+                          f"arguments {json.dumps(arguments)[:120]}, which was already answered in the history "
                           "(a tool loop)")
 
 

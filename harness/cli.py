@@ -1,4 +1,4 @@
-"""`toolcall-harness`: the argparse front-end. Exit codes: 0 all passed, 1 any failed or errored, 2 bad input."""
+"""`toolcall-harness`, the argparse front-end. Exit codes: 0 all passed, 1 failed or errored, 2 bad input."""
 
 from __future__ import annotations
 
@@ -12,10 +12,18 @@ from pathlib import Path
 from typing import TextIO
 
 from harness.cassettes import RECORD_MODES
-from harness.models import RunKey, RunResult, TargetInfo
+from harness.models import RunKey, RunResult
 from harness.providers import ConfigError, Target, load_registry, select_targets
-from harness.report import describe_failure, new_report, outcome_counts, read_report, render_table, write_report
-from harness.runner import Engine, PlannedRun, RunConfig, plan
+from harness.report import (
+    describe_failure,
+    new_report,
+    outcome_counts,
+    read_report,
+    render_table,
+    target_infos,
+    write_report,
+)
+from harness.runner import Engine, RunConfig, plan
 from harness.scenarios import ScenarioError, load_scenarios
 from harness.selection import select_scenarios
 from harness.spec import ResolvedScenario, scenario_json_schema
@@ -29,17 +37,26 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run scenarios against providers and print the support table")
-    run.add_argument("--provider", action="append", default=[], help="provider name from the registry (repeatable)")
-    run.add_argument("--model", action="append", default=[], help="model name (repeatable); default: the provider's")
+    run.add_argument(
+        "--provider", action="append", default=[], help="provider name from the registry (repeatable)"
+    )
+    run.add_argument(
+        "--model", action="append", default=[], help="model name (repeatable); default: the provider's"
+    )
     run.add_argument("--base-url", help="ad hoc OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1")
     run.add_argument("--api-key-env", help="environment variable holding the key for --base-url")
     run.add_argument("--providers-file", help="YAML file overriding the shipped provider registry")
-    run.add_argument("--scenarios", action="append", default=[], help=f"files or folders (default: {DEFAULT_SCENARIOS}/)")
+    run.add_argument(
+        "--scenarios", action="append", default=[], help=f"files or folders (default: {DEFAULT_SCENARIOS}/)"
+    )
     run.add_argument("-k", dest="keyword", help="select scenarios by id, family or tag (pytest -k syntax)")
     run.add_argument("--stream", choices=sorted(STREAM_CHOICES), default="both")
     run.add_argument("--trials", type=int, default=1)
-    run.add_argument("--record-mode", choices=RECORD_MODES,
-                     help="use cassettes: none = replay only (default when no key); default with a key: live, no cassette")
+    run.add_argument(
+        "--record-mode",
+        choices=RECORD_MODES,
+        help="use cassettes: none = replay only (default when no key); default with a key: live, no cassette",
+    )
     run.add_argument("--cassette-dir", default="cassettes")
     run.add_argument("--report-dir", default="reports")
     run.add_argument("--concurrency", type=int, default=4, help="runs in flight per provider")
@@ -96,8 +113,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _list(scenarios: list[ResolvedScenario], fmt: str) -> int:
-    rows = [{"id": s.id, "family": s.scenario.family, "file": f"{s.file}:{s.line}", "tags": s.scenario.tags,
-             "description": s.scenario.description} for s in scenarios]
+    rows = [
+        {
+            "id": s.id,
+            "family": s.scenario.family,
+            "file": f"{s.file}:{s.line}",
+            "tags": s.scenario.tags,
+            "description": s.scenario.description,
+        }
+        for s in scenarios
+    ]
     if fmt == "json":
         print(json.dumps(rows, indent=2))
     else:
@@ -149,26 +174,34 @@ def _why_offline(target: Target) -> str | None:
 
 def _run(args: argparse.Namespace) -> int:
     registry = load_registry(args.providers_file)
-    targets = select_targets(registry, args.provider, args.model or None, base_url=args.base_url,
-                             api_key_env=args.api_key_env)
+    targets = select_targets(
+        registry, args.provider, args.model or None, base_url=args.base_url, api_key_env=args.api_key_env
+    )
     scenarios = select_scenarios(load_scenarios(args.scenarios or [DEFAULT_SCENARIOS]), args.keyword)
     if not scenarios:
         raise ConfigError(f"no scenario matches -k {args.keyword!r}")
     if args.trials < 1 or args.concurrency < 1:
         raise ConfigError("--trials and --concurrency must be at least 1")
     record_mode, how = decide_record_mode(targets, args.record_mode)
-    config = RunConfig(modes=STREAM_CHOICES[args.stream], trials=args.trials, record_mode=record_mode,  # type: ignore[arg-type]
-                       cassette_dir=Path(args.cassette_dir), timeout=args.timeout, concurrency=args.concurrency,
-                       command_for=lambda key, mode: command_for(args, key, mode))
+    config = RunConfig(
+        modes=STREAM_CHOICES[args.stream],
+        trials=args.trials,
+        record_mode=record_mode,  # type: ignore[arg-type]
+        cassette_dir=Path(args.cassette_dir),
+        timeout=args.timeout,
+        concurrency=args.concurrency,
+        command_for=lambda key, mode: command_for(args, key, mode),
+    )
     config.retry = type(config.retry)(tries=max(1, args.retries))
     runs = plan(scenarios, targets, config)
-    print(f"toolcall-harness: {len(runs)} run(s), {len(scenarios)} scenario(s) x {len(targets)} model(s); {how}")
+    print(
+        f"toolcall-harness: {len(runs)} run(s), {len(scenarios)} scenario(s) x {len(targets)} model(s); {how}"
+    )
     progress = Progress(len(runs), sys.stdout)
     with Engine(config) as engine:
         results = engine.run_all(runs, progress.update)
     progress.finish()
-    infos = _target_infos(targets, runs)
-    report = new_report(infos, results)
+    report = new_report(target_infos(targets), results)
     path = write_report(report, args.report_dir)
     failures = [r for r in results if r.outcome in ("fail", "error")]
     for result in failures:
@@ -177,14 +210,6 @@ def _run(args: argparse.Namespace) -> int:
     counts = outcome_counts(results)
     print(", ".join(f"{n} {k}" for k, n in counts.items() if n) + f" — report: {path}")
     return 1 if failures else 0
-
-
-def _target_infos(targets: list[Target], runs: list[PlannedRun]) -> list[TargetInfo]:
-    infos: dict[str, TargetInfo] = {}
-    for t in targets:
-        info = infos.setdefault(t.provider, TargetInfo(provider=t.provider, base_url=t.base_url or "local", models=[]))
-        info.models.append(t.model)
-    return list(infos.values())
 
 
 class Progress:
@@ -202,7 +227,11 @@ class Progress:
         self.done += 1
         self.counts[result.outcome] += 1
         if not self.tty:
-            print(f"[{self.done}/{self.total}] {result.outcome.upper():5} {result.key.label}", file=self.out, flush=True)
+            print(
+                f"[{self.done}/{self.total}] {result.outcome.upper():5} {result.key.label}",
+                file=self.out,
+                flush=True,
+            )
             return
         elapsed = time.monotonic() - self.started
         eta = elapsed / self.done * (self.total - self.done)

@@ -139,8 +139,9 @@ def _call(client: openai.OpenAI, body: dict[str, Any]) -> Attempt:
         if isinstance(exc.__cause__, CassetteMiss) or isinstance(exc, CassetteMiss):
             attempt.error = ErrorInfo(kind="not_found", message=str(exc))
         else:
-            attempt.error = ErrorInfo(kind="connection", message=f"{type(exc).__name__}: {exc}",
-                                      status=attempt.status)
+            attempt.error = ErrorInfo(
+                kind="connection", message=f"{type(exc).__name__}: {exc}", status=attempt.status
+            )
     attempt.latency_s = time.perf_counter() - start
     return attempt
 
@@ -172,8 +173,12 @@ def send(
         delay = policy.delay(number, attempt.retry_after)
         if waited + delay > policy.max_total_wait:
             break
-        retries.append(redact(f"try {number}: {attempt.error.kind} ({attempt.error.message[:120]}); "
-                              f"retrying after {delay:.1f}s"))
+        retries.append(
+            redact(
+                f"try {number}: {attempt.error.kind} ({attempt.error.message[:120]}); "
+                f"retrying after {delay:.1f}s"
+            )
+        )
         if how != "replayed":
             time.sleep(delay)
             waited += delay

@@ -35,7 +35,9 @@ def evaluate(expect: Expect, conv: Conversation) -> list[Finding]:
     return findings
 
 
-def _fail(check: str, message: str, turn: int | None = None, expected: object = None, actual: object = None) -> Finding:
+def _fail(
+    check: str, message: str, turn: int | None = None, expected: object = None, actual: object = None
+) -> Finding:
     return Finding(check=check, message=message, turn=turn, expected=expected, actual=actual)
 
 
@@ -47,16 +49,22 @@ def _turn(exp: TurnExpect, conv: Conversation) -> Iterator[Finding]:
     calls = conv.replies[n - 1].tool_calls
     names = [c.name for c in calls]
     if exp.tool_calls == "required" and not calls:
-        yield _fail("expect.tool_calls", "expected a tool call, the model answered in text", n, "required", [])
+        yield _fail(
+            "expect.tool_calls", "expected a tool call, the model answered in text", n, "required", []
+        )
     if exp.tool_calls == "forbidden" and calls:
         yield _fail("expect.tool_calls", f"expected no tool call, got {names}", n, "forbidden", names)
     count = len(calls)
     if exp.count is not None and count != exp.count:
         yield _fail("expect.count", f"expected {exp.count} call(s), got {count} {names}", n, exp.count, count)
     if exp.min_count is not None and count < exp.min_count:
-        yield _fail("expect.count", f"expected at least {exp.min_count} call(s), got {count}", n, exp.min_count, count)
+        yield _fail(
+            "expect.count", f"expected at least {exp.min_count} call(s), got {count}", n, exp.min_count, count
+        )
     if exp.max_count is not None and count > exp.max_count:
-        yield _fail("expect.count", f"expected at most {exp.max_count} call(s), got {count}", n, exp.max_count, count)
+        yield _fail(
+            "expect.count", f"expected at most {exp.max_count} call(s), got {count}", n, exp.max_count, count
+        )
     if exp.calls is not None:
         problems, extra = assign_calls(exp.calls, calls, conv.simulator.resolver(before_turn=n))
         for p in problems:
@@ -75,19 +83,32 @@ def _overall(expect: Expect, conv: Conversation) -> Iterator[Finding]:
     if expect.tool_called is False and called:
         yield _fail("expect.tool_called", f"expected no tool call, got {names}", expected=False, actual=names)
     if expect.tools is not None and set(names) != set(expect.tools):
-        yield _fail("expect.tools", f"expected tools {sorted(expect.tools)}, used {sorted(set(map(str, names)))}",
-                    expected=sorted(expect.tools), actual=sorted(set(map(str, names))))
+        yield _fail(
+            "expect.tools",
+            f"expected tools {sorted(expect.tools)}, used {sorted(set(map(str, names)))}",
+            expected=sorted(expect.tools),
+            actual=sorted(set(map(str, names))),
+        )
     if expect.sequence is not None:
         yield from _sequence(expect, conv)
     if expect.max_calls_per_turn is not None:
         for i, reply in enumerate(conv.replies, start=1):
             if len(reply.tool_calls) > expect.max_calls_per_turn:
-                yield _fail("expect.max_calls_per_turn",
-                            f"expected at most {expect.max_calls_per_turn} call(s) per turn, got "
-                            f"{len(reply.tool_calls)}", i, expect.max_calls_per_turn, len(reply.tool_calls))
+                yield _fail(
+                    "expect.max_calls_per_turn",
+                    f"expected at most {expect.max_calls_per_turn} call(s) per turn, got "
+                    f"{len(reply.tool_calls)}",
+                    i,
+                    expect.max_calls_per_turn,
+                    len(reply.tool_calls),
+                )
     if expect.max_turns is not None and len(conv.replies) > expect.max_turns:
-        yield _fail("expect.max_turns", f"expected to finish within {expect.max_turns} turn(s), took "
-                    f"{len(conv.replies)}", expected=expect.max_turns, actual=len(conv.replies))
+        yield _fail(
+            "expect.max_turns",
+            f"expected to finish within {expect.max_turns} turn(s), took {len(conv.replies)}",
+            expected=expect.max_turns,
+            actual=len(conv.replies),
+        )
     if conv.hit_max_iterations:
         yield _fail("loop.max_iterations", f"still calling tools after {len(conv.replies)} turns (a loop?)")
     elif expect.final_answer and conv.final_answer is None:
@@ -112,8 +133,12 @@ def _sequence(expect: Expect, conv: Conversation) -> Iterator[Finding]:
                 best = problems
         else:
             detail = "; ".join(best) if best else "no such call"
-            yield _fail("expect.sequence", f"expected {spec.name} after the previous step: {detail}",
-                        expected=[s.name for s in expect.sequence], actual=[ex.call.name for ex in executions])
+            yield _fail(
+                "expect.sequence",
+                f"expected {spec.name} after the previous step: {detail}",
+                expected=[s.name for s in expect.sequence],
+                actual=[ex.call.name for ex in executions],
+            )
             return
 
 
@@ -126,15 +151,25 @@ def _answer(exp: AnswerExpect, answer: str | None) -> Iterator[Finding]:
     for item in exp.contains:
         options = [item] if isinstance(item, str) else item
         if not any(normalize_text(o) in text for o in options):
-            yield _fail("expect.answer", f"answer does not mention {_options(options)}", expected=options,
-                        actual=answer)
+            yield _fail(
+                "expect.answer",
+                f"answer does not mention {_options(options)}",
+                expected=options,
+                actual=answer,
+            )
     for bad in exp.not_contains:
         if normalize_text(bad) in text:
-            yield _fail("expect.answer", f"answer should not mention {bad!r}", expected=f"not {bad!r}", actual=answer)
+            yield _fail(
+                "expect.answer", f"answer should not mention {bad!r}", expected=f"not {bad!r}", actual=answer
+            )
     for group in exp.near:
         if not _near(text, group, exp.window):
-            yield _fail("expect.answer", f"answer does not pair {_group(group)} within {exp.window} characters",
-                        expected=group, actual=answer)
+            yield _fail(
+                "expect.answer",
+                f"answer does not pair {_group(group)} within {exp.window} characters",
+                expected=group,
+                actual=answer,
+            )
 
 
 def _options(options: list[str]) -> str:

@@ -20,7 +20,7 @@ Resolver = Callable[[ResultRef], Any]
 
 
 def normalize_text(value: str) -> str:
-    """Case, accents, punctuation and runs of whitespace do not matter: 'San Francisco, CA' ~ 'san francisco ca'."""
+    """Case, accents, punctuation and whitespace runs do not matter: 'SF, CA' ~ 'sf ca'."""
     text = unicodedata.normalize("NFKD", value)
     text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
     text = re.sub(r"[^\w\s]", " ", text)
@@ -62,7 +62,9 @@ def lookup(data: Any, path: str) -> Any:
     return current
 
 
-def check_argument(key: str, spec: ArgSpec, args: Mapping[str, Any], resolve: Resolver | None = None) -> str | None:
+def check_argument(
+    key: str, spec: ArgSpec, args: Mapping[str, Any], resolve: Resolver | None = None
+) -> str | None:
     """None when argument `key` of `args` satisfies `spec`, else why not."""
     present = key in args
     value = args.get(key)
@@ -76,7 +78,7 @@ def check_argument(key: str, spec: ArgSpec, args: Mapping[str, Any], resolve: Re
         ref = spec.from_result
         wanted = resolve(ref) if resolve else _MISSING
         if wanted is _MISSING:
-            return f"key '{key}': expected the value {ref.tool} returned at '{ref.path}', but no such result exists"
+            return f"key '{key}': expected the value {ref.tool} returned at '{ref.path}', but none exists"
         if not values_equal(wanted, value, normalize=spec.normalize):
             return f"key '{key}': expected {wanted!r} (from {ref.tool} result '{ref.path}'), got {value!r}"
         return None
@@ -111,7 +113,11 @@ def _describe(spec: ArgSpec) -> str:
 
 
 def check_arguments(
-    specs: Mapping[str, ArgSpec], args: Mapping[str, Any], resolve: Resolver | None = None, *, no_extra: bool = False
+    specs: Mapping[str, ArgSpec],
+    args: Mapping[str, Any],
+    resolve: Resolver | None = None,
+    *,
+    no_extra: bool = False,
 ) -> list[str]:
     problems = [p for key, spec in specs.items() if (p := check_argument(key, spec, args, resolve))]
     if no_extra:

@@ -144,7 +144,9 @@ def select_targets(
         if spec.launcher and models:
             unknown = [m for m in models if m not in spec.models]
             if unknown:
-                raise ConfigError(f"unknown model '{unknown[0]}' for '{name}' (known: {', '.join(spec.models)})")
+                raise ConfigError(
+                    f"unknown model '{unknown[0]}' for '{name}' (known: {', '.join(spec.models)})"
+                )
         targets += [_target(name, spec, m) for m in chosen]
     return targets
 

@@ -19,27 +19,49 @@ from tabulate import tabulate
 
 import harness
 from harness.models import Report, RunResult, TargetInfo
-from harness.providers import ConfigError
+from harness.providers import ConfigError, Target
 from harness.spec import FAMILIES
 
 # Findings that judge the expectations of a scenario rather than the wire format of a response.
 SCENARIO_CHECK_PREFIXES = ("expect.", "loop.", "provider.", "cassette.")
-TABLE_FORMATS = {"plain": "simple", "markdown": "pipe", "github": "github", "html": "html", "grid": "grid",
-                 "rst": "rst"}
+TABLE_FORMATS = {
+    "plain": "simple",
+    "markdown": "pipe",
+    "github": "github",
+    "html": "html",
+    "grid": "grid",
+    "rst": "rst",
+}
 
 
 def git_revision() -> str | None:
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
-                             check=False)
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5, check=False
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None
 
 
 def new_report(targets: Iterable[TargetInfo], runs: list[RunResult]) -> Report:
-    return Report(harness_version=harness.__version__, openai_version=version("openai"),
-                  git_revision=git_revision(), targets=list(targets), runs=runs)
+    return Report(
+        harness_version=harness.__version__,
+        openai_version=version("openai"),
+        git_revision=git_revision(),
+        targets=list(targets),
+        runs=runs,
+    )
+
+
+def target_infos(targets: Iterable[Target]) -> list[TargetInfo]:
+    infos: dict[str, TargetInfo] = {}
+    for t in targets:
+        infos.setdefault(
+            t.provider, TargetInfo(provider=t.provider, base_url=t.base_url or "local", models=[])
+        )
+        infos[t.provider].models.append(t.model)
+    return list(infos.values())
 
 
 def write_report(report: Report, report_dir: str | Path, name: str | None = None) -> Path:
@@ -89,7 +111,9 @@ def _wire_cell(runs: list[RunResult]) -> str:
 
 
 def live_latencies(runs: Iterable[RunResult]) -> list[float]:
-    return [t.latency_s for r in runs if r.provenance != "replayed" for t in r.turns if t.latency_s is not None]
+    return [
+        t.latency_s for r in runs if r.provenance != "replayed" for t in r.turns if t.latency_s is not None
+    ]
 
 
 def _p50(runs: list[RunResult]) -> str:

@@ -19,7 +19,14 @@ from typing import Any
 import httpx2
 import openai
 
-from harness.cassettes import REPLAY_BASE_URL, CassetteTransport, RecordModeName, Redactor, cassette_path, open_cassette
+from harness.cassettes import (
+    REPLAY_BASE_URL,
+    CassetteTransport,
+    RecordModeName,
+    Redactor,
+    cassette_path,
+    open_cassette,
+)
 from harness.exchange import RetryPolicy, send
 from harness.expectations import Conversation, evaluate
 from harness.models import Finding, Mode, Provenance, Reply, RunKey, RunResult, Turn
@@ -54,14 +61,17 @@ class RunConfig:
     command_for: Callable[[RunKey, str | None], str] | None = None
 
 
-def plan(scenarios: Iterable[ResolvedScenario], targets: Iterable[Target], config: RunConfig) -> list[PlannedRun]:
+def plan(
+    scenarios: Iterable[ResolvedScenario], targets: Iterable[Target], config: RunConfig
+) -> list[PlannedRun]:
     runs = []
     for target in targets:
         for rs in scenarios:
             for mode in config.modes:
                 for trial in range(1, config.trials + 1):
-                    key = RunKey(provider=target.provider, model=target.model, scenario=rs.id, mode=mode,
-                                 trial=trial)
+                    key = RunKey(
+                        provider=target.provider, model=target.model, scenario=rs.id, mode=mode, trial=trial
+                    )
                     runs.append(PlannedRun(rs, target, key))
     return runs
 
@@ -71,14 +81,22 @@ def assistant_message(reply: Reply) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": reply.content}
     if reply.tool_calls:
         message["tool_calls"] = [
-            {"id": c.id or "", "type": "function",
-             "function": {"name": c.name or "", "arguments": c.arguments_raw if c.arguments_raw is not None else ""}}
+            {
+                "id": c.id or "",
+                "type": "function",
+                "function": {
+                    "name": c.name or "",
+                    "arguments": c.arguments_raw if c.arguments_raw is not None else "",
+                },
+            }
             for c in reply.tool_calls
         ]
     return message
 
 
-def request_body(rs: ResolvedScenario, target: Target, messages: list[dict[str, Any]], mode: Mode) -> dict[str, Any]:
+def request_body(
+    rs: ResolvedScenario, target: Target, messages: list[dict[str, Any]], mode: Mode
+) -> dict[str, Any]:
     opts = rs.scenario.options
     body: dict[str, Any] = {"model": target.model, "messages": messages}
     if rs.tools:
@@ -152,21 +170,33 @@ class Engine:
             cassette = cassette_path(cfg.cassette_dir, key)
             if cfg.record_mode == "none" and not cassette.is_file():
                 hint = cfg.command_for(key, "once") if cfg.command_for else ""
-                return self._skip(planned, f"no cassette {cassette}" + (f"; record it with: {hint}" if hint else ""))
+                return self._skip(
+                    planned, f"no cassette {cassette}" + (f"; record it with: {hint}" if hint else "")
+                )
         try:
             base_url = self._base_url(target, live)
         except Exception as exc:  # a local server that cannot start is an error of this cell, not a crash
             from harness.models import ErrorInfo
 
-            return RunResult(key=key, family=rs.scenario.family, outcome="error",
-                             error=ErrorInfo(kind="connection", message=self.redact(str(exc))))
+            return RunResult(
+                key=key,
+                family=rs.scenario.family,
+                outcome="error",
+                error=ErrorInfo(kind="connection", message=self.redact(str(exc))),
+            )
         inner: httpx2.BaseTransport | None = self._pool(target) if live else None
         if cassette is not None:
             assert cfg.record_mode is not None
             transport = CassetteTransport(open_cassette(cassette, cfg.record_mode, self.redact), inner)
         http = httpx2.Client(transport=transport or inner)
-        client = openai.OpenAI(base_url=base_url, api_key=target.api_key or "not-needed", max_retries=0,
-                               timeout=cfg.timeout, http_client=http, default_headers=target.headers or None)
+        client = openai.OpenAI(
+            base_url=base_url,
+            api_key=target.api_key or "not-needed",
+            max_retries=0,
+            timeout=cfg.timeout,
+            http_client=http,
+            default_headers=target.headers or None,
+        )
         started = time.perf_counter()
         try:
             result = self._loop(rs, target, key, client, transport)
@@ -179,18 +209,31 @@ class Engine:
         if transport is not None:
             result.provenance = _provenance(transport.provenance)
             if transport.unplayed:
-                result.findings.append(Finding(
-                    check="cassette.unplayed", severity="warning", actual=transport.unplayed,
-                    message=f"{transport.unplayed} recorded interaction(s) in {cassette} were not played back"))
+                result.findings.append(
+                    Finding(
+                        check="cassette.unplayed",
+                        severity="warning",
+                        actual=transport.unplayed,
+                        message=f"{transport.unplayed} interaction(s) in {cassette} were not played back",
+                    )
+                )
         if cfg.command_for:
             result.reproduce = cfg.command_for(key, None)
         return result
 
     def _skip(self, planned: PlannedRun, reason: str) -> RunResult:
-        return RunResult(key=planned.key, family=planned.scenario.scenario.family, outcome="skip", skip_reason=reason)
+        return RunResult(
+            key=planned.key, family=planned.scenario.scenario.family, outcome="skip", skip_reason=reason
+        )
 
-    def _loop(self, rs: ResolvedScenario, target: Target, key: RunKey, client: openai.OpenAI,
-              transport: CassetteTransport | None) -> RunResult:
+    def _loop(
+        self,
+        rs: ResolvedScenario,
+        target: Target,
+        key: RunKey,
+        client: openai.OpenAI,
+        transport: CassetteTransport | None,
+    ) -> RunResult:
         sim = ToolSimulator(rs)
         messages = [dict(m) for m in rs.scenario.messages]
         turns: list[Turn] = []
@@ -205,14 +248,31 @@ class Engine:
         for number in range(1, rs.scenario.max_iterations + 1):
             body = request_body(rs, target, [dict(m) for m in messages], key.mode)
             sent = send(client, body, self.config.retry, self.redact, how)
-            judged = assess(body, sent.status, sent.text or "", stream=key.mode == "stream") if sent.error is None \
+            judged = (
+                assess(body, sent.status, sent.text or "", stream=key.mode == "stream")
+                if sent.error is None
                 else None
+            )
             error = sent.error or (judged.error if judged else None)
-            turn_findings = [f.model_copy(update={"turn": number}) for f in (judged.findings if judged else [])]
+            turn_findings = [
+                f.model_copy(update={"turn": number}) for f in (judged.findings if judged else [])
+            ]
             reply = judged.reply if judged else None
-            turns.append(Turn(number=number, request=body, status=sent.status, response_text=sent.text,
-                              reply=reply, error=error, findings=turn_findings, latency_s=sent.latency_s,
-                              ttfb_s=sent.ttfb_s, ttft_s=sent.ttft_s, retries=sent.retries))
+            turns.append(
+                Turn(
+                    number=number,
+                    request=body,
+                    status=sent.status,
+                    response_text=sent.text,
+                    reply=reply,
+                    error=error,
+                    findings=turn_findings,
+                    latency_s=sent.latency_s,
+                    ttfb_s=sent.ttfb_s,
+                    ttft_s=sent.ttft_s,
+                    retries=sent.retries,
+                )
+            )
             findings += turn_findings
             if error is not None:
                 return self._errored(rs, key, turns, findings, error)
@@ -224,26 +284,54 @@ class Engine:
                 break
             messages.append(assistant_message(reply))
             for call in reply.tool_calls:
-                messages.append({"role": "tool", "tool_call_id": call.id or "", "content": sim.execute(call, number)})
+                messages.append(
+                    {"role": "tool", "tool_call_id": call.id or "", "content": sim.execute(call, number)}
+                )
         findings += evaluate(rs.scenario.expect, Conversation(replies, sim, final, hit_max))
         failed = any(f.severity == "violation" for f in findings)
-        return RunResult(key=key, family=rs.scenario.family, outcome="fail" if failed else "pass",
-                         findings=findings, turns=turns, final_answer=final)
+        return RunResult(
+            key=key,
+            family=rs.scenario.family,
+            outcome="fail" if failed else "pass",
+            findings=findings,
+            turns=turns,
+            final_answer=final,
+        )
 
-    def _errored(self, rs: ResolvedScenario, key: RunKey, turns: list[Turn], findings: list[Finding],
-                 error: Any) -> RunResult:
+    def _errored(
+        self, rs: ResolvedScenario, key: RunKey, turns: list[Turn], findings: list[Finding], error: Any
+    ) -> RunResult:
         status = turns[-1].status
-        if rs.scenario.expect.accept_rejection and status is not None and 400 <= status < 500 and status != 429:
-            findings.append(Finding(check="provider.rejected", severity="warning", turn=len(turns), actual=status,
-                                    message=f"the provider rejected the request with HTTP {status}: {error.message}"))
+        if (
+            rs.scenario.expect.accept_rejection
+            and status is not None
+            and 400 <= status < 500
+            and status != 429
+        ):
+            findings.append(
+                Finding(
+                    check="provider.rejected",
+                    severity="warning",
+                    turn=len(turns),
+                    actual=status,
+                    message=f"the provider rejected the request with HTTP {status}: {error.message}",
+                )
+            )
             failed = any(f.severity == "violation" for f in findings)
-            return RunResult(key=key, family=rs.scenario.family, outcome="fail" if failed else "pass",
-                             findings=findings, turns=turns)
-        return RunResult(key=key, family=rs.scenario.family, outcome="error", error=error, findings=findings,
-                         turns=turns)
+            return RunResult(
+                key=key,
+                family=rs.scenario.family,
+                outcome="fail" if failed else "pass",
+                findings=findings,
+                turns=turns,
+            )
+        return RunResult(
+            key=key, family=rs.scenario.family, outcome="error", error=error, findings=findings, turns=turns
+        )
 
-    def run_all(self, runs: list[PlannedRun], on_result: Callable[[int, RunResult], None] | None = None
-                ) -> list[RunResult]:
+    def run_all(
+        self, runs: list[PlannedRun], on_result: Callable[[int, RunResult], None] | None = None
+    ) -> list[RunResult]:
         """Run concurrently (per-provider limit), report each as it finishes, return in plan order."""
         self._started = time.monotonic()
         results: list[RunResult | None] = [None] * len(runs)

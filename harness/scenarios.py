@@ -108,7 +108,11 @@ def _first_model(annotation: Any) -> Any:
 
 
 def _problems_from(
-    err: ValidationError, doc: _Doc, base_loc: tuple[Any, ...], scenario_id: str | None, model: type[BaseModel]
+    err: ValidationError,
+    doc: _Doc,
+    base_loc: tuple[Any, ...],
+    scenario_id: str | None,
+    model: type[BaseModel],
 ) -> list[Problem]:
     problems = []
     for e in err.errors():
@@ -176,7 +180,9 @@ def _load_library(doc: _Doc) -> tuple[dict[str, ToolDef], list[Problem]]:
     except ValidationError as err:
         return {}, _problems_from(err, doc, (), None, ToolLibrary)
     problems = [
-        Problem(doc.path, doc.line(("tools", name)), None, f"tools.{name}", f"name differs: '{t.function.name}'")
+        Problem(
+            doc.path, doc.line(("tools", name)), None, f"tools.{name}", f"name differs: '{t.function.name}'"
+        )
         for name, t in lib.tools.items()
         if t.function.name != name
     ]
@@ -256,8 +262,13 @@ def _resolve_tools(
             close = difflib.get_close_matches(ref, list(library), n=1)
             hint = f" — did you mean '{close[0]}'?" if close else ""
             problems.append(
-                Problem(doc.path, doc.line(base + ("tools", i)), scenario.id, f"tools.{i}",
-                        f"unknown tool '{ref}'{hint}")
+                Problem(
+                    doc.path,
+                    doc.line(base + ("tools", i)),
+                    scenario.id,
+                    f"tools.{i}",
+                    f"unknown tool '{ref}'{hint}",
+                )
             )
     return tools, problems
 
@@ -272,8 +283,15 @@ def _cross_check(scenario: Scenario, tools: list[ToolDef], doc: _Doc, base: tupl
             close = difflib.get_close_matches(name, sorted(offered), n=1)
             hint = f" — did you mean '{close[0]}'?" if close else ""
             field = ".".join(str(p) for p in loc)
-            problems.append(Problem(doc.path, doc.line(base + loc), scenario.id, field,
-                                    f"'{name}' is not an offered tool{hint}"))
+            problems.append(
+                Problem(
+                    doc.path,
+                    doc.line(base + loc),
+                    scenario.id,
+                    field,
+                    f"'{name}' is not an offered tool{hint}",
+                )
+            )
 
     for name in scenario.behaviour:
         unknown(name, ("behaviour", name))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from _pytest.mark.expression import Expression, ParseError
+from _pytest.mark.expression import Expression
 
 from harness.providers import ConfigError
 from harness.spec import ResolvedScenario
@@ -14,7 +14,7 @@ def select_scenarios(scenarios: list[ResolvedScenario], keyword: str | None) -> 
         return scenarios
     try:
         expression = Expression.compile(keyword)
-    except ParseError as exc:
+    except SyntaxError as exc:
         raise ConfigError(f"-k {keyword!r}: {exc}") from None
 
     def chosen(rs: ResolvedScenario) -> bool:

@@ -181,7 +181,9 @@ def scenario_json_schema() -> dict[str, Any]:
     schema = TypeAdapter(Scenario | ScenarioFile | ToolLibrary).json_schema()
     arg = schema["$defs"]["ArgSpec"]
     # The YAML shorthand (a scalar means exact, a list means one-of) is valid input too.
-    schema["$defs"]["ArgSpec"] = {"anyOf": [arg, {"type": "array"}, {"type": ["string", "number", "boolean", "null"]}],
-                                  "description": arg.get("description", "")}
+    schema["$defs"]["ArgSpec"] = {
+        "anyOf": [arg, {"type": "array"}, {"type": ["string", "number", "boolean", "null"]}],
+        "description": arg.get("description", ""),
+    }
     schema["title"] = "toolcall-harness scenario file"
     return schema

@@ -229,6 +229,8 @@ class _Assembler:
                 self.trace.error = {"chunk": number, "error": chunk["error"]}
                 break
             self._chunk(number, chunk)
+            if self.trace.error is not None:
+                break
         ordered = sorted(self.slots, key=lambda s: (s.index if s.index is not None else 1 << 30, s.order))
         calls = [self._finish(slot) for slot in ordered]
         return Assembly(
@@ -259,6 +261,9 @@ class _Assembler:
                 raise StreamDecodeError(f"chunk {number}: a choice is a {_json_type(choice)}, not an object")
             if choice.get("index", 0) not in (0, None):
                 continue  # n > 1: the harness judges the first choice only
+            if choice.get("error") is not None:
+                self.trace.error = {"chunk": number, "error": choice["error"]}
+                return
             if isinstance(choice.get("finish_reason"), str):
                 self.finish_reason = choice["finish_reason"]
             delta = choice.get("delta")
@@ -290,10 +295,12 @@ class _Assembler:
             self.trace.missing_index.append(number)
             slot = self._slot_without_index(new_id)
         else:
-            slot = self.current.get(index)
-            if slot is None or (_given(new_id) and _given(slot.id) and new_id != slot.id):
-                if slot is not None:  # the index was reused for a different call
-                    self._repeat(number, index, "id", slot.id, new_id)
+            known = self.current.get(index)
+            if known is not None and not (_given(new_id) and _given(known.id) and new_id != known.id):
+                slot = known
+            else:
+                if known is not None:  # the index was reused for a different call
+                    self._repeat(number, index, "id", known.id, new_id)
                 slot = _Slot(index=index, order=len(self.slots))
                 self.slots.append(slot)
                 self.current[index] = slot

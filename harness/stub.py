@@ -21,6 +21,7 @@ import difflib
 import functools
 import json
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal, get_args
+from urllib.parse import urlsplit
 
 Responder = Callable[[dict[str, Any]], dict[str, Any]]
 FaultKind = Literal[
@@ -285,7 +287,7 @@ def _prepare(raw: dict[str, Any], body: dict[str, Any], server_breaks: Iterable[
     return _Reply(message, breaks, finish, usage)
 
 
-def render_completion(reply: _Reply, *, ident: str, created: int, model: str) -> dict[str, Any]:
+def _render_completion(reply: _Reply, *, ident: str, created: int, model: str) -> dict[str, Any]:
     choice = {"index": 0, "message": reply.message, "logprobs": None, "finish_reason": reply.finish_reason}
     return {
         "id": ident,
@@ -301,7 +303,7 @@ def _event(data: dict[str, Any]) -> str:
     return f"data: {json.dumps(data)}\n\n"
 
 
-def render_events(reply: _Reply, *, ident: str, created: int, model: str, include_usage: bool) -> list[str]:
+def _render_events(reply: _Reply, *, ident: str, created: int, model: str, include_usage: bool) -> list[str]:
     """The SSE events of a stream, each `data: ...\\n\\n`, laid out the way OpenAI streams tool calls."""
     base = {"id": ident, "object": "chat.completion.chunk", "created": created, "model": model}
 
@@ -365,8 +367,6 @@ class _HTTPServer(ThreadingHTTPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hangs up mid-answer (a timeout test) is expected, not a stub bug."""
-        import sys
-
         if not isinstance(sys.exc_info()[1], OSError):
             super().handle_error(request, client_address)
 
@@ -503,16 +503,17 @@ class _Handler(BaseHTTPRequestHandler):
         """Quiet: test output should show findings, not access logs."""
 
     def do_GET(self) -> None:
-        if self.path.rstrip("/") == "/v1/models":
+        route = urlsplit(self.path).path.rstrip("/")
+        if route == "/v1/models":
             self._send(200, {"object": "list", "data": self.server.stub.models})
-        elif self.path.rstrip("/") == "/health":
+        elif route == "/health":
             self._send(200, {"status": "ok"})
         else:
             self._send(404, _error_body(404, f"no route for GET {self.path}"))
 
     def do_POST(self) -> None:
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        if self.path.rstrip("/") != "/v1/chat/completions":
+        if urlsplit(self.path).path.rstrip("/") != "/v1/chat/completions":
             self._send(404, _error_body(404, f"no route for POST {self.path}"))
             return
         try:
@@ -548,7 +549,8 @@ class _Handler(BaseHTTPRequestHandler):
             reply = _prepare(stub.responder(body), body, stub.breaks, number)
         except Exception as exc:  # a broken responder is a test bug: say so in the answer and in `errors`
             message = f"stub responder failed: {type(exc).__name__}: {exc}"
-            stub.errors.append(message)
+            with stub._lock:
+                stub.errors.append(message)
             self._send(500, _error_body(500, message))
             return
         stream, ident = bool(body.get("stream")), f"chatcmpl-stub-{number}"
@@ -560,7 +562,7 @@ class _Handler(BaseHTTPRequestHandler):
         created, model = int(time.time()), str(body.get("model", "stub-model"))
         garbage = _bytes(fault.body if fault and fault.body else b'{"id": "chatcmpl-stub", "choices": [')
         if stream:
-            rendered = render_events(
+            rendered = _render_events(
                 reply, ident=ident, created=created, model=model, include_usage=include_usage
             )
             events = [e.encode() for e in rendered]
@@ -571,7 +573,7 @@ class _Handler(BaseHTTPRequestHandler):
                 events = [b"data: " + garbage + b"\n\n", b"data: [DONE]\n\n"]
             self._stream(stub, events, fault if kind == "reset_midstream" else None)
             return
-        completion = render_completion(reply, ident=ident, created=created, model=model)
+        completion = _render_completion(reply, ident=ident, created=created, model=model)
         if kind == "empty_choices":
             completion["choices"] = []
         if kind == "invalid_json":

@@ -134,6 +134,8 @@ _CASSETTE_ARGS = frozenset(Cassette.__init__.__code__.co_varnames[1 : Cassette._
 
 
 def open_cassette(path: Path, record_mode: RecordModeName, redact: Redactor) -> Cassette:
+    if record_mode != "none":  # vcrpy's persister races on mkdir when runs save side by side
+        path.parent.mkdir(parents=True, exist_ok=True)
     config = _vcr(redact).get_merged_config(
         path=str(path), record_mode=record_mode, match_on=["method", "path_only", "json_body"]
     )

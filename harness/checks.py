@@ -217,9 +217,9 @@ def check_name(ex: Exchange) -> Iterator[Finding]:
         if call.name is not None and call.name in ex.tools:
             continue
         actual = call.name if call.name is not None else "missing"
+        what = f"name {call.name!r} is" if call.name is not None else "has no name, so it is"
         yield Finding(check="tool_call.name", expected=offered, actual=actual,
-                      message=f"tool call {position}: name {actual!r} is not among the offered tools "
-                      f"{offered}")
+                      message=f"tool call {position}: {what} not among the offered tools {offered}")
 
 
 @CHECKS.register("tool_call.arguments_string")
@@ -273,8 +273,8 @@ def check_repeated(ex: Exchange) -> Iterator[Finding]:
             yield Finding(check="tool_call.repeated", severity="warning", expected="a new call or an answer",
                           actual={"name": call.name, "arguments": arguments},
                           message=f"{label(call, position)}: repeats call {twin.id!r} with the same "
-                          f"arguments {json.dumps(arguments)[:120]}, which was already answered in the history "
-                          "(a tool loop)")
+                          f"arguments {json.dumps(arguments)[:120]}, which was already answered in the "
+                          "history (a tool loop)")
 
 
 @CHECKS.register("legacy_function_call")

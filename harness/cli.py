@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from harness.cassettes import RECORD_MODES
+from harness.cassettes import RECORD_MODES, cassette_path
 from harness.models import RunKey, RunResult
 from harness.providers import ConfigError, Target, load_registry, select_targets
 from harness.report import (
@@ -194,6 +194,10 @@ def _run(args: argparse.Namespace) -> int:
     )
     config.retry = type(config.retry)(tries=max(1, args.retries))
     runs = plan(scenarios, targets, config)
+    if args.record_mode is None and record_mode == "none":
+        if not any(cassette_path(config.cassette_dir, r.key).is_file() for r in runs):
+            raise ConfigError(how.removeprefix("replaying cassettes offline (").rstrip(")")
+                              + f", and there are no cassettes under {config.cassette_dir} to replay")
     print(
         f"toolcall-harness: {len(runs)} run(s), {len(scenarios)} scenario(s) x {len(targets)} model(s); {how}"
     )

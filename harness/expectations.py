@@ -109,7 +109,7 @@ def _overall(expect: Expect, conv: Conversation) -> Iterator[Finding]:
             expected=expect.max_turns,
             actual=len(conv.replies),
         )
-    if conv.hit_max_iterations:
+    if conv.hit_max_iterations and expect.final_answer:
         yield _fail("loop.max_iterations", f"still calling tools after {len(conv.replies)} turns (a loop?)")
     elif expect.final_answer and conv.final_answer is None:
         yield _fail("expect.final_answer", "the conversation did not end with a plain answer")
@@ -162,8 +162,9 @@ def _answer(exp: AnswerExpect, answer: str | None) -> Iterator[Finding]:
             yield _fail(
                 "expect.answer", f"answer should not mention {bad!r}", expected=f"not {bad!r}", actual=answer
             )
-    for group in exp.near:
-        if not _near(text, group, exp.window):
+    for i, group in enumerate(exp.near):
+        others = [p for j, g in enumerate(exp.near) if j != i for p in _positions(text, _members(g[0]))]
+        if not _near(text, group, exp.window, others):
             yield _fail(
                 "expect.answer",
                 f"answer does not pair {_group(group)} within {exp.window} characters",
@@ -191,8 +192,18 @@ def _positions(text: str, options: list[str]) -> list[int]:
     return found
 
 
-def _near(text: str, group: list[str | list[str]], window: int) -> bool:
-    """True when one occurrence of each member lies within `window` characters of the first member's."""
-    anchors = _positions(text, [group[0]] if isinstance(group[0], str) else group[0])
-    rest = [_positions(text, [g] if isinstance(g, str) else g) for g in group[1:]]
-    return any(all(any(abs(p - a) <= window for p in ps) for ps in rest) for a in anchors)
+def _members(item: str | list[str]) -> list[str]:
+    return [item] if isinstance(item, str) else item
+
+
+def _near(text: str, group: list[str | list[str]], window: int, others: list[int]) -> bool:
+    """One occurrence of each member lies within `window` characters of an occurrence of the first member
+    with no other group's first member in between: "SF: 45°F. New York: 62°F" does not pair SF with 62."""
+    anchors = _positions(text, _members(group[0]))
+    rest = [_positions(text, _members(g)) for g in group[1:]]
+
+    def paired(a: int, p: int) -> bool:
+        low, high = min(a, p), max(a, p)
+        return abs(p - a) <= window and not any(low < o < high for o in others)
+
+    return any(all(any(paired(a, p) for p in ps) for ps in rest) for a in anchors)

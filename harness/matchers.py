@@ -92,6 +92,8 @@ def check_argument(
         if not isinstance(value, str) or normalize_text(spec.contains) not in normalize_text(value):
             return f"key '{key}': expected text containing {spec.contains!r}, got {value!r}"
         return None
+    if not [a for a in accepted if a != ""]:
+        return None  # only "may be omitted" was said: any value that is there is accepted
     candidates = [a for a in accepted if a != ""] if value != "" else accepted
     if any(values_equal(a, value, normalize=spec.normalize) for a in candidates):
         return None

@@ -95,7 +95,7 @@ def assistant_message(reply: Reply) -> dict[str, Any]:
 
 
 def request_body(
-    rs: ResolvedScenario, target: Target, messages: list[dict[str, Any]], mode: Mode
+    rs: ResolvedScenario, target: Target, messages: list[dict[str, Any]], mode: Mode, turn: int = 1
 ) -> dict[str, Any]:
     opts = rs.scenario.options
     body: dict[str, Any] = {"model": target.model, "messages": messages}
@@ -105,6 +105,8 @@ def request_body(
         value = getattr(opts, name)
         if value is not None:
             body[name] = value
+    if turn > 1 and opts.later_tool_choice is not None:
+        body["tool_choice"] = opts.later_tool_choice
     if mode == "stream":
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
@@ -184,7 +186,7 @@ class Engine:
                 outcome="error",
                 error=ErrorInfo(kind="connection", message=self.redact(str(exc))),
             )
-        inner: httpx2.BaseTransport | None = self._pool(target) if live else None
+        inner: httpx2.BaseTransport | None = _Borrowed(self._pool(target)) if live else None
         if cassette is not None:
             assert cfg.record_mode is not None
             transport = CassetteTransport(open_cassette(cassette, cfg.record_mode, self.redact), inner)
@@ -246,7 +248,7 @@ class Engine:
             return transport.provenance[-1] if transport and transport.provenance else "live"
 
         for number in range(1, rs.scenario.max_iterations + 1):
-            body = request_body(rs, target, [dict(m) for m in messages], key.mode)
+            body = request_body(rs, target, [dict(m) for m in messages], key.mode, number)
             sent = send(client, body, self.config.retry, self.redact, how)
             judged = (
                 assess(body, sent.status, sent.text or "", stream=key.mode == "stream")
@@ -353,6 +355,19 @@ class Engine:
             for future in [pool.submit(one, i) for i in range(len(runs))]:
                 future.result()
         return [r for r in results if r is not None]
+
+
+class _Borrowed(httpx2.BaseTransport):
+    """Lends the target's shared connection pool to one run's client without letting it close the pool."""
+
+    def __init__(self, pool: httpx2.BaseTransport) -> None:
+        self.pool = pool
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        return self.pool.handle_request(request)
+
+    def close(self) -> None:
+        pass
 
 
 def _provenance(seen: list[Provenance]) -> Provenance:

@@ -33,7 +33,7 @@ class ArgSpec(Strict):
     normalize: bool = Field(False, description="Compare strings ignoring case, whitespace and punctuation")
     approx: float | None = None
     tolerance: float = 1e-6
-    optional: bool = False
+    optional: bool = Field(False, description="May be omitted; when present it must satisfy the other fields")
     from_result: ResultRef | None = None
     contains: str | None = Field(None, description="The string argument contains this text (normalised)")
     present: bool = Field(False, description="Any value is accepted as long as the key is there")
@@ -115,6 +115,9 @@ class ToolDef(Strict):
 
 class Options(Strict):
     tool_choice: Literal["auto", "required", "none"] | dict[str, Any] | None = None
+    later_tool_choice: Literal["auto", "required", "none"] | dict[str, Any] | None = Field(
+        None, description="tool_choice from the second request on, e.g. force a call first, then let it answer"
+    )
     parallel_tool_calls: bool | None = None
     temperature: float | None = 0.0
     max_tokens: int | None = None

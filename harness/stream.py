@@ -118,7 +118,9 @@ def parse_chunks(text: str) -> tuple[list[dict[str, Any]], bool]:
             continue
         if saw_done or not payload.strip():
             continue
-        for value in _json_values(payload, number):
+        values, done = _json_values(payload, number)
+        saw_done = saw_done or done
+        for value in values:
             if not isinstance(value, dict):
                 raise StreamDecodeError(f"event {number} is JSON {type(value).__name__}, not a chunk object")
             chunks.append(value)
@@ -128,15 +130,16 @@ def parse_chunks(text: str) -> tuple[list[dict[str, Any]], bool]:
     return chunks, saw_done
 
 
-def _json_values(payload: str, number: int) -> list[Any]:
-    """One event's JSON; when an event joined several `data:` lines, accept one object per line."""
+def _json_values(payload: str, number: int) -> tuple[list[Any], bool]:
+    """One event's JSON; when a server omits blank lines between events, accept one object per line."""
     try:
-        return [json.loads(payload)]
+        return [json.loads(payload)], False
     except ValueError as exc:
-        lines = payload.split("\n")
+        lines = [line.strip() for line in payload.split("\n") if line.strip()]
         if len(lines) > 1:
             try:
-                return [json.loads(line) for line in lines if line.strip()]
+                values = [json.loads(line) for line in lines if line != "[DONE]"]
+                return values, "[DONE]" in lines
             except ValueError:
                 pass
         raise StreamDecodeError(f"event {number} is not valid JSON ({exc}): {payload[:80]!r}") from exc
@@ -328,11 +331,11 @@ class _Assembler:
 
     def _merge(self, number: int, slot: _Slot, index: int | None, function: dict[str, Any]) -> None:
         name = function.get("name")
-        if _given(name):
+        if isinstance(name, str) and name:
             if slot.name is None:
-                slot.name = str(name)
+                slot.name = name
             else:
-                self._repeat(number, index, "name", slot.name, str(name))
+                self._repeat(number, index, "name", slot.name, name)
         arguments = function.get("arguments")
         if isinstance(arguments, str):
             slot.fragments = (slot.fragments or []) + [arguments]

@@ -89,8 +89,8 @@ def finishes(text: str) -> list[Any]:
 
 
 def test_sdk_parses_a_non_streaming_tool_call_and_the_server_records_the_request() -> None:
-    with StubServer() as stub:
-        completion = client(stub).chat.completions.create(model="m", messages=USER, tools=[WEATHER])
+    with StubServer() as stub, client(stub) as sdk:
+        completion = sdk.chat.completions.create(model="m", messages=USER, tools=[WEATHER])
     choice = completion.choices[0]
     assert completion.model == "m" and completion.object == "chat.completion"
     assert choice.finish_reason == "tool_calls"
@@ -106,8 +106,8 @@ def test_sdk_parses_a_non_streaming_tool_call_and_the_server_records_the_request
 
 
 def test_sdk_assembles_streamed_tool_calls_from_several_fragments() -> None:
-    with StubServer(scripted(TWO_CALLS)) as stub:
-        stream = client(stub).chat.completions.create(
+    with StubServer(scripted(TWO_CALLS)) as stub, client(stub) as sdk:
+        stream = sdk.chat.completions.create(
             model="m",
             messages=USER,
             tools=[WEATHER],
@@ -131,8 +131,8 @@ def test_sdk_assembles_streamed_tool_calls_from_several_fragments() -> None:
 
 
 def test_sdk_streams_text_content_in_pieces() -> None:
-    with StubServer() as stub:
-        chunks = list(client(stub).chat.completions.create(model="m", messages=USER, stream=True))
+    with StubServer() as stub, client(stub) as sdk:
+        chunks = list(sdk.chat.completions.create(model="m", messages=USER, stream=True))
     text = "".join(c.choices[0].delta.content or "" for c in chunks)
     assert text == "Hello." and len(chunks) > 2
     assert chunks[-1].choices[0].finish_reason == "stop"
@@ -140,7 +140,8 @@ def test_sdk_streams_text_content_in_pieces() -> None:
 
 def test_models_health_and_unknown_routes() -> None:
     with StubServer(models=[{"id": "a", "object": "model", "created": 0, "owned_by": "x"}]) as stub:
-        assert [m.id for m in client(stub).models.list()] == ["a"]
+        with client(stub) as sdk:
+            assert [m.id for m in sdk.models.list()] == ["a"]
         root = stub.base_url.removesuffix("/v1")
         assert httpx2.get(root + "/health").json() == {"status": "ok"}
         missing = httpx2.get(stub.base_url + "/nope")
@@ -286,8 +287,7 @@ def test_unknown_break_and_fault_names_suggest_the_right_one() -> None:
 
 def test_status_fault_reaches_the_sdk_then_the_next_request_is_normal() -> None:
     fault = Fault("status", status=429, headers={"Retry-After": "1"})
-    with StubServer(faults=[fault]) as stub:
-        sdk = client(stub)
+    with StubServer(faults=[fault]) as stub, client(stub) as sdk:
         with pytest.raises(openai.RateLimitError) as caught:
             sdk.chat.completions.create(model="m", messages=USER)
         assert sdk.chat.completions.create(model="m", messages=USER).choices[0].message.content == "Hello."

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.stub import StubServer
+
+TESTS = Path(__file__).resolve().parent
+sys.path.insert(0, str(TESTS))
+
+from oracle import oracle  # noqa: E402
+
+SCENARIOS = TESTS / "data" / "scenarios"
+pytest_plugins = ["pytester"]
+
+
+@pytest.fixture
+def good_stub() -> Iterator[StubServer]:
+    with StubServer(oracle()) as stub:
+        yield stub
+
+
+def load_report(report_dir: Path) -> dict:
+    [path] = sorted(report_dir.glob("*.json"))
+    return json.loads(path.read_text())

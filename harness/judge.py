@@ -57,6 +57,8 @@ def expand(paths: list[str]) -> list[Path]:
 
 
 def load(path: Path) -> list[Recorded]:
+    if path.suffix not in SUFFIXES:
+        raise JudgeInputError(f"{path}: unrecognised input; expected an exchange .json or a cassette .yaml")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -203,6 +203,8 @@ def test_cassette_interactions_are_each_judged(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("name", "content", "message"), [
     ("missing.json", None, "judge: {path}: no such file"),
+    ("INDEX.md", "# notes\n",
+     "judge: {path}: unrecognised input; expected an exchange .json or a cassette .yaml"),
     ("broken.json", '{"request": ',
      "judge: {path}:1: not valid JSON (Expecting value: line 1 column 13 (char 12))"),
     ("other.json", '{"hello": 1}', "judge: {path}: not an exchange file: expected keys 'request', "

@@ -33,6 +33,8 @@ WEATHER_TOOL = {
 WEATHER_QUESTION = [{"role": "user", "content": "What is the weather in Paris right now?"}]
 
 live = pytest.mark.live_local
+# Bounds every live request: a 135M model under a grammar can otherwise generate until the context is full.
+MAX_TOKENS = 64
 
 
 def test_models_are_the_two_serving_configurations() -> None:
@@ -105,7 +107,11 @@ def test_health_answers_200(servers: LocalServers, model: str) -> None:
 def test_toolprompt_returns_real_tool_calls(servers: LocalServers) -> None:
     client = _client(servers, "smollm2-135m-toolprompt")
     response = client.chat.completions.create(
-        model="smollm2-135m-toolprompt", messages=WEATHER_QUESTION, tools=[WEATHER_TOOL], temperature=0
+        model="smollm2-135m-toolprompt",
+        messages=WEATHER_QUESTION,
+        tools=[WEATHER_TOOL],
+        temperature=0,
+        max_tokens=MAX_TOKENS,
     )
     choice = response.choices[0]
     assert choice.finish_reason == "tool_calls"
@@ -125,6 +131,7 @@ def test_toolprompt_streams_tool_call_deltas(servers: LocalServers) -> None:
         messages=WEATHER_QUESTION,
         tools=[WEATHER_TOOL],
         temperature=0,
+        max_tokens=MAX_TOKENS,
         stream=True,
     )
     names: dict[int, str] = {}

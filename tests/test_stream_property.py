@@ -76,6 +76,51 @@ def resplit(chunks: list[dict[str, Any]], draw: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _continuation(chunk: dict[str, Any]) -> dict[str, Any] | None:
+    """The delta of a chunk that only continues text or arguments (no header, finish or usage)."""
+    choices = chunk.get("choices") or []
+    if len(choices) != 1 or choices[0].get("finish_reason") is not None or chunk.get("usage") is not None:
+        return None
+    delta = choices[0].get("delta")
+    if not isinstance(delta, dict) or set(delta) - {"content", "tool_calls"}:
+        return None
+    for item in delta.get("tool_calls") or []:
+        if set(item) - {"index", "function"} or set(item.get("function") or {}) != {"arguments"}:
+            return None
+    return delta
+
+
+def merge(chunks: list[dict[str, Any]], draw: Any) -> list[dict[str, Any]]:
+    """Fold chosen continuation chunks into the chunk before them (fewer, larger fragments)."""
+    out: list[dict[str, Any]] = []
+    for chunk in chunks:
+        later = _continuation(chunk)
+        choices = out[-1].get("choices") if out else None
+        if later is None or not choices or len(choices) != 1 or not draw(st.booleans()):
+            out.append(chunk)
+            continue
+        target = copy.deepcopy(out[-1])
+        delta = target["choices"][0].setdefault("delta", {})
+        if not isinstance(delta, dict) or target["choices"][0].get("finish_reason") is not None:
+            out.append(chunk)
+            continue
+        if "content" in later:
+            mixed = bool(later["content"]) and bool(delta.get("tool_calls"))  # would reorder text and calls
+            if not isinstance(delta.get("content") or "", str) or mixed:
+                out.append(chunk)
+                continue
+            delta["content"] = (delta.get("content") or "") + (later["content"] or "")
+        by_index = {item.get("index"): item for item in delta.get("tool_calls") or []}
+        if any(item["index"] not in by_index for item in later.get("tool_calls") or []):
+            out.append(chunk)
+            continue
+        for item in later.get("tool_calls") or []:
+            function = by_index[item["index"]].setdefault("function", {})
+            function["arguments"] = (function.get("arguments") or "") + item["function"]["arguments"]
+        out[-1] = target
+    return out
+
+
 def frame(chunks: list[dict[str, Any]], draw: Any) -> str:
     prefix = draw(st.sampled_from(["data: ", "data:"]))
     sep = draw(st.sampled_from(["\n\n", "\r\n\r\n", "\n\n\n"]))
@@ -94,7 +139,7 @@ def test_resplitting_a_real_stream_keeps_the_assembly(exchange: dict[str, Any], 
     original = assess(exchange["request"], 200, text_of(exchange), stream=True)
     chunks, _ = parse_chunks(text_of(exchange))
     for _ in range(data.draw(st.integers(1, 3))):
-        chunks = resplit(chunks, data.draw)
+        chunks = merge(chunks, data.draw) if data.draw(st.booleans()) else resplit(chunks, data.draw)
     rebuilt = assess(exchange["request"], 200, frame(chunks, data.draw), stream=True)
     assert shape(rebuilt) == shape(original)
 

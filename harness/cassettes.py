@@ -13,11 +13,12 @@ import json
 import re
 import threading
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlparse
 
 import httpx2
 import vcr
+from pydantic import BaseModel
 from vcr.cassette import Cassette
 from vcr.errors import CannotOverwriteExistingCassetteException
 from vcr.record_mode import RecordMode
@@ -44,6 +45,7 @@ SECRET_HEADERS = (
 VOLATILE_BODY_FIELDS = frozenset({"user", "metadata", "request_id"})
 # Replay never needs a server; this address is never dialled (nothing listens on the discard port).
 REPLAY_BASE_URL = "http://127.0.0.1:9/v1"
+M = TypeVar("M", bound=BaseModel)
 
 
 class Redactor:
@@ -65,6 +67,14 @@ class Redactor:
         for secret in self._secrets:
             data = data.replace(secret.encode(), REDACTED.encode())
         return data
+
+    def model(self, obj: M) -> M:
+        """A scrubbed copy of a model about to be shown or saved: the engine keeps raw traffic as evidence,
+        and a request body, a response or an answer may quote the key."""
+        if not self._secrets:
+            return obj
+        escaped = Redactor([*self._secrets, *(json.dumps(s)[1:-1] for s in self._secrets)])
+        return type(obj).model_validate_json(escaped(obj.model_dump_json()))
 
 
 def cassette_path(root: str | Path, key: RunKey) -> Path:
@@ -102,6 +112,8 @@ def _vcr(redact: Redactor) -> vcr.VCR:
         for name in list(request.headers):
             if name.lower() in SECRET_HEADERS:
                 del request.headers[name]
+            else:  # a provider's custom header may carry the key under any name
+                request.headers[name] = redact(request.headers[name])
         request.uri = redact(request.uri)
         if request.body:
             request.body = redact.bytes(
@@ -111,7 +123,9 @@ def _vcr(redact: Redactor) -> vcr.VCR:
 
     def scrub_response(response: dict[str, Any]) -> dict[str, Any]:
         response["headers"] = {
-            k: v for k, v in response["headers"].items() if k.lower() not in SECRET_HEADERS
+            k: [redact(x) for x in v] if isinstance(v, list) else redact(v)
+            for k, v in response["headers"].items()
+            if k.lower() not in SECRET_HEADERS
         }
         body = response["body"].get("string")
         if isinstance(body, bytes):

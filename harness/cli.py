@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+import harness
+from harness import journal
 from harness.cassettes import RECORD_MODES, cassette_path
+from harness.exchange import RetryPolicy
 from harness.models import RunKey, RunResult
 from harness.providers import ConfigError, Target, load_registry, select_targets
 from harness.report import (
     describe_failure,
+    merge_reports,
     new_report,
     outcome_counts,
     read_report,
@@ -23,7 +30,7 @@ from harness.report import (
     target_infos,
     write_report,
 )
-from harness.runner import Engine, RunConfig, plan
+from harness.runner import Engine, PlannedRun, RunConfig, plan
 from harness.scenarios import ScenarioError, load_scenarios
 from harness.selection import select_scenarios
 from harness.spec import ResolvedScenario, scenario_json_schema
@@ -61,7 +68,32 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--report-dir", default="reports")
     run.add_argument("--concurrency", type=int, default=4, help="runs in flight per provider")
     run.add_argument("--timeout", type=float, default=120.0, help="seconds per request")
-    run.add_argument("--retries", type=int, default=3, help="tries per request on 429/5xx/timeouts")
+    run.add_argument("--retries", type=int, default=3, help="tries per request on 408/429/5xx/timeouts")
+    run.add_argument(
+        "--retry-base-delay",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="backoff before the first retry; doubles per try, with jitter (default 1)",
+    )
+    run.add_argument(
+        "--retry-max-delay",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="cap on one backoff, and on the wait a server asks for in Retry-After (default 30)",
+    )
+    run.add_argument(
+        "--deadline",
+        type=float,
+        metavar="SECONDS",
+        help="start no run after this many seconds; the rest are skipped, and --resume runs them later",
+    )
+    run.add_argument(
+        "--resume",
+        metavar="RUN",
+        help="finish an interrupted run: its journal (reports/<run>.jsonl), its report path or its name",
+    )
     run.add_argument("--format", default="plain", help="table format: plain, github, markdown, html, grid")
 
     validate = sub.add_parser("validate", help="check scenario files; exit 2 with located errors")
@@ -73,9 +105,29 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("schema", help="print the JSON Schema of the scenario format")
 
-    report = sub.add_parser("report", help="re-render a saved report offline")
-    report.add_argument("report")
-    report.add_argument("--format", default="plain", help="plain, github, markdown, html, grid, json")
+    report = sub.add_parser("report", help="re-render a saved report offline, or merge shards into one")
+    report.add_argument("report", nargs="?")
+    report.add_argument(
+        "--format",
+        help="plain (default), github, markdown, grid, json, or html (one self-contained page); "
+        "json by default with --merge",
+    )
+    report.add_argument("--merge", nargs="+", metavar="SHARD", help="merge these reports (later shards win)")
+    report.add_argument("-o", "--output", help="write to this file instead of stdout")
+
+    diff = sub.add_parser("diff", help="compare two reports cell by cell; exit 1 on regressions")
+    diff.add_argument("old")
+    diff.add_argument("new")
+    diff.add_argument("--format", choices=["text", "markdown"], default="text")
+    diff.add_argument("--max-flaky", type=int, help="also exit 1 when more cells than this are flaky")
+
+    models = sub.add_parser("models", help="list a provider's models (GET /models) and declared tool support")
+    models.add_argument("--provider", help="provider name from the registry")
+    models.add_argument("--base-url", help="ad hoc OpenAI-compatible endpoint")
+    models.add_argument("--api-key-env", help="environment variable holding the key for --base-url")
+    models.add_argument("--providers-file", help="YAML file overriding the shipped provider registry")
+    models.add_argument("--format", choices=["text", "json"], default="text")
+    models.add_argument("--timeout", type=float, default=30.0, help="seconds for the request")
 
     judge = sub.add_parser("judge", help="judge recorded exchanges or cassettes without calling anything")
     judge.add_argument("files", nargs="+")
@@ -83,8 +135,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds, so servers we started are stopped and results flushed
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         if args.command == "validate":
             scenarios = load_scenarios(args.paths)
@@ -97,6 +155,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "report":
             return _report(args)
+        if args.command == "diff":
+            return _diff(args)
+        if args.command == "models":
+            from harness.discovery import run_models
+
+            return run_models(args)
         if args.command == "judge":
             from harness.judge import run_judge
 
@@ -132,12 +196,39 @@ def _list(scenarios: list[ResolvedScenario], fmt: str) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    report = read_report(args.report)
-    if args.format == "json":
-        print(report.model_dump_json(indent=1))
+    if (args.report is None) == (args.merge is None):
+        raise ConfigError("give either one REPORT to render or --merge SHARD [SHARD ...]")
+    if args.merge:
+        report, replaced = merge_reports(read_report(path) for path in args.merge)
+        for run in replaced:
+            print(f"merge: {run.key.label} is in more than one shard: the later one wins", file=sys.stderr)
     else:
-        print(render_table(report, args.format))
+        report = read_report(args.report)
+    fmt = args.format or ("json" if args.merge else "plain")
+    if fmt == "json":
+        text = report.model_dump_json(indent=1)
+    elif fmt == "html":
+        from harness.html_report import render_html
+
+        text = render_html(report)
+    else:
+        text = render_table(report, fmt)
+    if args.output:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+    else:
+        print(text)
     return 0
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from harness.diff import diff_reports, render_markdown, render_text
+
+    if args.max_flaky is not None and args.max_flaky < 0:
+        raise ConfigError("--max-flaky must be 0 or more")
+    result = diff_reports(read_report(args.old), read_report(args.new))
+    render = render_markdown if args.format == "markdown" else render_text
+    print(render(result, args.max_flaky))
+    return 1 if result.failed(args.max_flaky) else 0
 
 
 def command_for(args: argparse.Namespace, key: RunKey, record_mode: str | None) -> str:
@@ -173,6 +264,10 @@ def _why_offline(target: Target) -> str | None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    resumed = None
+    if args.resume:
+        resumed = journal.read(journal.locate(args.resume, args.report_dir))
+        args = _resume_args(args, resumed)
     registry = load_registry(args.providers_file)
     targets = select_targets(
         registry, args.provider, args.model or None, base_url=args.base_url, api_key_env=args.api_key_env
@@ -182,6 +277,10 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigError(f"no scenario matches -k {args.keyword!r}")
     if args.trials < 1 or args.concurrency < 1:
         raise ConfigError("--trials and --concurrency must be at least 1")
+    if args.timeout <= 0 or (args.deadline is not None and args.deadline <= 0):
+        raise ConfigError("--timeout and --deadline must be more than 0 seconds")
+    if args.retry_base_delay < 0 or args.retry_max_delay < 0:
+        raise ConfigError("--retry-base-delay and --retry-max-delay must be 0 or more")
     record_mode, how = decide_record_mode(targets, args.record_mode)
     config = RunConfig(
         modes=STREAM_CHOICES[args.stream],
@@ -190,30 +289,114 @@ def _run(args: argparse.Namespace) -> int:
         cassette_dir=Path(args.cassette_dir),
         timeout=args.timeout,
         concurrency=args.concurrency,
+        deadline=args.deadline,
         command_for=lambda key, mode: command_for(args, key, mode),
     )
-    config.retry = type(config.retry)(tries=max(1, args.retries))
+    config.retry = RetryPolicy(
+        tries=max(1, args.retries), base_delay=args.retry_base_delay, max_delay=args.retry_max_delay
+    )
     runs = plan(scenarios, targets, config)
     if args.record_mode is None and record_mode == "none":
         if not any(cassette_path(config.cassette_dir, r.key).is_file() for r in runs):
             raise ConfigError(how.removeprefix("replaying cassettes offline (").rstrip(")")
                               + f", and there are no cassettes under {config.cassette_dir} to replay")
+    files = journal.digests(sorted({Path(s.file) for s in scenarios}))
+    done = _already_done(resumed, runs, files) if resumed else {}
+    todo = [r for r in runs if r.key not in done]
     print(
         f"toolcall-harness: {len(runs)} run(s), {len(scenarios)} scenario(s) x {len(targets)} model(s); {how}"
+        + (f"; resuming {resumed.path}: {len(done)} done, {len(todo)} to run" if resumed else "")
     )
-    progress = Progress(len(runs), sys.stdout)
-    with Engine(config) as engine:
-        results = engine.run_all(runs, progress.update)
+    if resumed:
+        writer = journal.reopen(resumed)
+    else:
+        header = journal.JournalHeader(
+            name=journal.new_name([t.provider for t in targets]),
+            harness_version=harness.__version__,
+            cwd=os.getcwd(),
+            targets=target_infos(targets),
+            scenario_files=files,
+            planned=len(runs),
+            options={k: v for k, v in vars(args).items() if k not in ("command", "resume")},
+        )
+        writer = journal.create(args.report_dir, header)
+    progress = Progress(len(todo), sys.stdout)
+    with writer, Engine(config) as engine:
+
+        def finished(index: int, result: RunResult) -> None:
+            if result.key not in engine.deadline_skipped:  # never started: a resume runs it
+                writer.append(result)
+            progress.update(index, result)
+
+        try:
+            fresh = engine.run_all(todo, finished)
+        except KeyboardInterrupt:
+            progress.finish()
+            print(f"interrupted: finished runs are saved in {writer.path}; finish the run with: "
+                  f"toolcall-harness run --resume {shlex.quote(str(writer.path))}", file=sys.stderr)
+            return 130
     progress.finish()
+    by_key = {**done, **{r.key: r for r in fresh}}
+    results = [by_key[r.key] for r in runs]
     report = new_report(target_infos(targets), results)
-    path = write_report(report, args.report_dir)
+    path = write_report(report, writer.path.parent, writer.path.stem)
     failures = [r for r in results if r.outcome in ("fail", "error")]
     for result in failures:
         print(describe_failure(result))
     print(render_table(report, args.format))
     counts = outcome_counts(results)
     print(", ".join(f"{n} {k}" for k, n in counts.items() if n) + f" — report: {path}")
+    if engine.deadline_skipped:
+        print(f"{len(engine.deadline_skipped)} run(s) skipped at the --deadline; run them with: "
+              f"toolcall-harness run --resume {shlex.quote(str(writer.path))}")
     return 1 if failures else 0
+
+
+# Options that decide what a run plans: a resumed run takes them from its journal, never from the command.
+_PLAN_OPTIONS = ("provider", "model", "base_url", "api_key_env", "providers_file", "scenarios", "keyword",
+                 "stream", "trials", "record_mode", "cassette_dir")
+_PATH_OPTIONS = ("providers_file", "scenarios", "cassette_dir")
+
+
+def _resume_args(args: argparse.Namespace, resumed: journal.Journal) -> argparse.Namespace:
+    """The journal's options, with runtime ones (timeout, retries, deadline, ...) overridable."""
+    defaults = vars(_parser().parse_args(["run"]))
+    given = [name for name in _PLAN_OPTIONS if getattr(args, name) != defaults[name]]
+    if given:
+        flags = ", ".join("-k" if n == "keyword" else "--" + n.replace("_", "-") for n in given)
+        raise ConfigError(f"--resume takes the plan from {resumed.path}; drop {flags}")
+    options = {**defaults, **resumed.header.options}
+    for name, default in defaults.items():
+        if name not in _PLAN_OPTIONS and getattr(args, name) != default:
+            options[name] = getattr(args, name)
+    if Path(resumed.header.cwd) != Path.cwd():  # relative paths meant the original working directory
+        for name in _PATH_OPTIONS:
+            value = options.get(name)
+            if isinstance(value, str):
+                options[name] = str(Path(resumed.header.cwd, value))
+            elif isinstance(value, list):
+                options[name] = [str(Path(resumed.header.cwd, v)) for v in value]
+    options.update(command="run", resume=str(resumed.path))
+    for note in resumed.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return argparse.Namespace(**options)
+
+
+def _already_done(
+    resumed: journal.Journal, runs: list[PlannedRun], files: dict[str, str]
+) -> dict[RunKey, RunResult]:
+    """Journaled results of planned runs; results of runs no longer planned are left out, with a note."""
+    planned = {r.key for r in runs}
+    done = resumed.done()
+    stale = [key for key in done if key not in planned]
+    if stale:
+        print(f"note: {len(stale)} journaled run(s) are no longer planned (scenarios edited?) and are left "
+              f"out: {', '.join(k.label for k in stale[:3])}", file=sys.stderr)
+    for name, digest in resumed.header.scenario_files.items():
+        if name in files and files[name] != digest:
+            print(f"note: {name} changed since the run started; runs already journaled keep their "
+                  "verdicts", file=sys.stderr)
+    return {key: result for key, result in done.items() if key in planned}
 
 
 class Progress:

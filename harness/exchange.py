@@ -21,12 +21,18 @@ from harness.cassettes import CassetteMiss, Redactor
 from harness.models import ErrorInfo, Provenance
 from harness.wire import classify_error
 
-RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+# 408/429 and 5xx are what gateways and overloaded servers answer and then recover from; every other
+# 4xx (400, 401, 403, 404, 422, ...) says the request itself is wrong, and repeating it only costs quota.
+RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Exponential backoff with jitter; 4xx other than 429 are never retried."""
+    """Exponential backoff with jitter, honouring Retry-After up to `max_delay`.
+
+    A provider may ask for minutes in Retry-After; the cap keeps one cell from stalling a matrix, and
+    `max_total_wait` bounds the sleeping of a whole request, after which the last error stands.
+    """
 
     tries: int = 3
     base_delay: float = 1.0
@@ -48,6 +54,7 @@ class Attempt:
     ttfb_s: float | None = None
     ttft_s: float | None = None
     retry_after: float | None = None
+    http_error: bool = False  # the server answered with a non-2xx status (not a transport failure)
 
 
 @dataclass
@@ -127,6 +134,7 @@ def _call(client: openai.OpenAI, body: dict[str, Any]) -> Attempt:
         attempt.text = exc.response.text
         attempt.error = classify_error(exc.status_code, attempt.text)
         attempt.retry_after = _retry_after(exc.response.headers)
+        attempt.http_error = True
     except openai.APITimeoutError:
         attempt.error = ErrorInfo(kind="timeout", message="request timed out")
     except openai.APIConnectionError as exc:
@@ -147,11 +155,30 @@ def _call(client: openai.OpenAI, body: dict[str, Any]) -> Attempt:
 
 
 def _retryable(attempt: Attempt) -> bool:
+    """HTTP errors by status; transport failures only before any byte of the answer arrived.
+
+    A stream cut after it started is not retried: a second request gets a different answer, and the
+    partial SSE text is the evidence of what this one did.
+    """
     if attempt.error is None:
         return False
-    if attempt.error.kind in ("timeout", "connection"):
-        return attempt.text is None or attempt.text == ""
-    return attempt.status in RETRYABLE_STATUS
+    if attempt.http_error:
+        return attempt.status in RETRYABLE_STATUS
+    return not attempt.text
+
+
+def _note(number: int, attempt: Attempt, delay: float) -> str:
+    assert attempt.error is not None
+    status = f"HTTP {attempt.status}, " if attempt.http_error else ""
+    asked = ""
+    if attempt.retry_after is not None:
+        asked = f"; Retry-After {attempt.retry_after:g}s" + (
+            f" capped at {delay:g}s" if delay < attempt.retry_after else ""
+        )
+    return (
+        f"try {number}: {attempt.error.kind} ({status}{attempt.error.message[:120]}){asked}; "
+        f"retrying after {delay:.2f}s"
+    )
 
 
 def send(
@@ -169,16 +196,10 @@ def send(
         how = provenance() if provenance else "live"
         if not _retryable(attempt) or number == policy.tries:
             break
-        assert attempt.error is not None
         delay = policy.delay(number, attempt.retry_after)
         if waited + delay > policy.max_total_wait:
             break
-        retries.append(
-            redact(
-                f"try {number}: {attempt.error.kind} ({attempt.error.message[:120]}); "
-                f"retrying after {delay:.1f}s"
-            )
-        )
+        retries.append(redact(_note(number, attempt, delay)))
         if how != "replayed":
             time.sleep(delay)
             waited += delay

@@ -124,14 +124,17 @@ class ScenarioFile(pytest.File):
         assert state is not None
         mine = [s for s in state.scenarios if Path(s.file).resolve() == self.path.resolve()]
         for planned in plan(mine, state.targets, state.config):
-            yield ScenarioItem.from_parent(self, name=planned.key.label, planned=planned)
+            # The nodeid is given as a string so that pytest parses its "[...]" into params, as it does
+            # for parametrized functions; built from the name alone, --lf would never match it again.
+            yield ScenarioItem.from_parent(
+                self,
+                name=planned.key.label,
+                nodeid=f"{self.nodeid}::{planned.key.label}",
+                planned=planned,
+            )
 
 
 class ScenarioFailed(Exception):
-    pass
-
-
-class ProviderError(Exception):
     pass
 
 
@@ -140,15 +143,24 @@ class ScenarioItem(pytest.Item):
         super().__init__(**kwargs)
         self.planned = planned
         self.result: RunResult | None = None
+        # -k matches substrings, so "nonstream" would make `-k stream` select every item.
+        modes = {"stream"} if planned.key.mode == "stream" else set()
         self.extra_keyword_matches.update(
-            {planned.scenario.scenario.family, planned.key.mode, *planned.scenario.scenario.tags}
+            {planned.scenario.scenario.family, *modes, *planned.scenario.scenario.tags}
         )
 
     def command(self, record_mode: str | None = None) -> str:
-        key = self.planned.key
+        key, opt = self.planned.key, self.config.option
         parts = ["pytest", self.nodeid, "--provider", key.provider, "--model", key.model]
+        if opt.providers_file:
+            parts += ["--providers-file", opt.providers_file]
+        for path in opt.scenarios:
+            parts += ["--scenarios", path]
+        if opt.cassette_dir:
+            parts += ["--cassette-dir", opt.cassette_dir]
         if key.trial > 1:
             parts += ["--trials", str(key.trial)]
+        record_mode = record_mode or opt.record_mode
         if record_mode:
             parts += ["--record-mode", record_mode]
         return shlex.join(parts)
@@ -158,13 +170,14 @@ class ScenarioItem(pytest.Item):
         state = _session(self.config)
         assert state is not None
         state.config.command_for = lambda key, mode: self.command(mode)
-        result = state.engine.run(self.planned)
+        # Scrubbed before it is shown, sent to the xdist controller or saved in the report.
+        result = state.engine.redact.model(state.engine.run(self.planned))
         self.result = result
         state.results.append(result)
         if result.outcome == "skip":
             pytest.skip(result.skip_reason or "skipped")
-        if result.outcome == "error":
-            raise ProviderError(describe_failure(result))
+        if result.outcome == "error":  # raised in setup, so pytest counts it as an error, not a failure
+            pytest.fail(describe_failure(result), pytrace=False)
 
     def runtest(self) -> None:
         assert self.result is not None
@@ -172,7 +185,7 @@ class ScenarioItem(pytest.Item):
             raise ScenarioFailed(describe_failure(self.result))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
-        if isinstance(excinfo.value, ScenarioFailed | ProviderError):
+        if isinstance(excinfo.value, ScenarioFailed):
             return str(excinfo.value)
         return super().repr_failure(excinfo)
 

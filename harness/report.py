@@ -167,3 +167,36 @@ def describe_failure(run: RunResult, limit: int = 8) -> str:
     if run.reproduce:
         lines.append(f"  reproduce: {run.reproduce}")
     return "\n".join(lines)
+
+
+def merge_reports(shards: Iterable[Report]) -> tuple[Report, list[RunResult]]:
+    """One report from shards (e.g. one per provider in CI) and the runs that a later shard replaced.
+
+    Targets are united per provider (models in first-seen order); runs are concatenated, and when two
+    shards hold the same run key the later shard wins, keeping the earlier run's position. The merged
+    report carries the newest shard's creation time and the first shard's versions.
+    """
+    shards = list(shards)
+    if not shards:
+        raise ConfigError("nothing to merge: give at least one report")
+    targets: dict[str, TargetInfo] = {}
+    runs: dict[object, RunResult] = {}
+    replaced: list[RunResult] = []
+    for shard in shards:
+        for t in shard.targets:
+            blank = TargetInfo(provider=t.provider, base_url=t.base_url, models=[])
+            merged = targets.setdefault(t.provider, blank)
+            merged.models += [m for m in t.models if m not in merged.models]
+        for run in shard.runs:
+            if run.key in runs:
+                replaced.append(runs[run.key])
+            runs[run.key] = run
+    first = shards[0]
+    report = first.model_copy(
+        update={
+            "created": max(s.created for s in shards),
+            "targets": list(targets.values()),
+            "runs": list(runs.values()),
+        }
+    )
+    return report, replaced

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx2
 import openai
+import yaml
 
 from harness.cassettes import (
     REPLAY_BASE_URL,
@@ -29,7 +30,7 @@ from harness.cassettes import (
 )
 from harness.exchange import RetryPolicy, send
 from harness.expectations import Conversation, evaluate
-from harness.models import Finding, Mode, Provenance, Reply, RunKey, RunResult, Turn
+from harness.models import ErrorInfo, Finding, Mode, Provenance, Reply, RunKey, RunResult, Turn
 from harness.providers import Target
 from harness.spec import ResolvedScenario
 from harness.tools import ToolSimulator
@@ -125,6 +126,8 @@ class Engine:
         self._lock = threading.Lock()
         self._local: Any = None
         self._started = time.monotonic()
+        # Runs skipped because the deadline passed: never started, so a resumed run does them.
+        self.deadline_skipped: set[RunKey] = set()
 
     def close(self) -> None:
         for pool in self._pools.values():
@@ -164,7 +167,9 @@ class Engine:
         cfg = self.config
         self.redact.add(target.api_key)
         if cfg.deadline is not None and time.monotonic() - self._started > cfg.deadline:
-            return self._skip(planned, f"run deadline of {cfg.deadline:.0f}s passed")
+            with self._lock:
+                self.deadline_skipped.add(key)
+            return self._skip(planned, f"run deadline of {cfg.deadline:g}s passed")
         transport: CassetteTransport | None = None
         cassette = None
         live = cfg.record_mode != "none"
@@ -178,8 +183,6 @@ class Engine:
         try:
             base_url = self._base_url(target, live)
         except Exception as exc:  # a local server that cannot start is an error of this cell, not a crash
-            from harness.models import ErrorInfo
-
             return RunResult(
                 key=key,
                 family=rs.scenario.family,
@@ -189,7 +192,17 @@ class Engine:
         inner: httpx2.BaseTransport | None = _Borrowed(self._pool(target)) if live else None
         if cassette is not None:
             assert cfg.record_mode is not None
-            transport = CassetteTransport(open_cassette(cassette, cfg.record_mode, self.redact), inner)
+            try:
+                loaded = open_cassette(cassette, cfg.record_mode, self.redact)
+            except Exception as exc:  # bad input of this cell: reported, never executed nor overwritten
+                return RunResult(
+                    key=key,
+                    family=rs.scenario.family,
+                    outcome="error",
+                    error=ErrorInfo(kind="config", message=cassette_problem(cassette, exc)),
+                    cassette=str(cassette),
+                )
+            transport = CassetteTransport(loaded, inner)
         http = httpx2.Client(transport=transport or inner)
         client = openai.OpenAI(
             base_url=base_url,
@@ -351,9 +364,15 @@ class Engine:
                     on_result(i, result)
 
         workers = max(1, self.config.concurrency) * max(1, len(limits))
-        with ThreadPoolExecutor(max_workers=min(workers, max(1, len(runs)))) as pool:
+        pool = ThreadPoolExecutor(max_workers=min(workers, max(1, len(runs))))
+        try:
             for future in [pool.submit(one, i) for i in range(len(runs))]:
                 future.result()
+        except BaseException:
+            # Ctrl-C: runs not yet started are dropped; those in flight finish and are still reported.
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown()
         return [r for r in results if r is not None]
 
 
@@ -368,6 +387,20 @@ class _Borrowed(httpx2.BaseTransport):
 
     def close(self) -> None:
         pass
+
+
+def cassette_problem(path: Path, exc: Exception) -> str:
+    """One sentence on why a cassette cannot be loaded; vcrpy's safe loader refuses Python tags."""
+    cause = exc.__cause__ if isinstance(exc.__cause__, yaml.YAMLError) else exc
+    if isinstance(cause, yaml.YAMLError):
+        mark = getattr(cause, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(cause, "problem", None) or str(cause)
+        return f"{where}: cassette is not plain YAML ({problem}); it was not loaded. Delete it and re-record"
+    if isinstance(exc, KeyError | TypeError | IndexError | AttributeError):
+        return (f"{path}: not a vcrpy cassette (expected 'interactions': a list of request/response "
+                f"mappings; {type(exc).__name__}: {exc}). Delete it and re-record")
+    return f"{path}: cannot load the cassette: {exc}"
 
 
 def _provenance(seen: list[Provenance]) -> Provenance:

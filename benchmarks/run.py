@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import gc
 import math
+import os
 import statistics
 import sys
 import tempfile
@@ -58,7 +59,7 @@ class Bench:
     @property
     def suite(self) -> Suite:
         if self._suite is None:
-            self._suite = load_suite(self.folder / "recorded")
+            self._suite = load_suite(self.folder)
         return self._suite
 
 
@@ -78,6 +79,11 @@ def paired(a: Callable[[], object], b: Callable[[], object], rounds: int) -> tup
         times_a.append(cpu_timed(a))
         times_b.append(cpu_timed(b))
     return statistics.median(times_a), statistics.median(times_b)
+
+
+def load() -> str:
+    """The machine's load average: wall-time figures on a busy 2-core machine should be read with it."""
+    return f"load {os.getloadavg()[0]:.1f}"
 
 
 def repeated(fn: Callable[[], object], times: int) -> Callable[[], None]:
@@ -123,7 +129,7 @@ def bench_concurrency(
     with StubServer(oracle()) as stub, Engine(config) as engine:  # warm-up, without latency
         engine.run_all(plan(scenarios, [stub_target(stub.base_url)], RunConfig()))
     ratios, peaks, counts = [], [], (0, 0)
-    for _ in range(max(3, b.rounds // 3)):
+    for _ in range(max(5, b.rounds // 2)):
         with StubServer(oracle(), latency=latency) as stub:
             runs = plan(scenarios, [stub_target(stub.base_url)], config)
             gc.collect()
@@ -139,7 +145,7 @@ def bench_concurrency(
         counts = (len(runs), requests)
     detail = (
         f"{counts[0]} runs, {counts[1]} requests, {latency * 1e3:.0f} ms latency, concurrency {concurrency}, "
-        f"peak in flight {min(peaks)}; wall / ideal, median of {len(ratios)}"
+        f"peak in flight {min(peaks)}, {load()}; wall / ideal, median of {len(ratios)}"
     )
     return Outcome("concurrency", detail, statistics.median(ratios), 1.18)
 
@@ -180,7 +186,7 @@ def bench_overhead(b: Bench) -> Outcome:
     worst_ms = statistics.median(h - b_ for h, b_ in by_run[worst])
     detail = (
         f"harness {harness_ms:.2f} ms vs bare SDK {bare_ms:.2f} ms per request, stub without latency, "
-        f"{len(pairs)} runs (worst: {worst} +{worst_ms:.2f} ms); median ms"
+        f"{len(pairs)} runs (worst: {worst} +{worst_ms:.2f} ms), {load()}; median ms"
     )
     return Outcome("overhead", detail, harness_ms - bare_ms, 2)
 
@@ -205,7 +211,7 @@ def bench_latency(b: Bench, latency: float = 0.1) -> Outcome:
     detail = (
         f"{len(alone)} turns, {latency * 1e3:.0f} ms injected, worst {max(alone):.1f} ms; "
         f"at concurrency {CLI_CONCURRENCY}: median {statistics.median(side_by_side):.1f} ms, "
-        f"worst {max(side_by_side):.1f} ms; median |reported - injected| ms at concurrency 1"
+        f"worst {max(side_by_side):.1f} ms, {load()}; median |reported - injected| ms at concurrency 1"
     )
     return Outcome("latency", detail, statistics.median(alone), 5)
 

@@ -63,23 +63,35 @@ class Suite:
         return RunConfig(record_mode="none", cassette_dir=self.cassette_dir, concurrency=concurrency)
 
 
-def committed_suite(root: Path = COMMITTED) -> Suite | None:
-    """Every committed cassette the scenario library and provider registry can still name, or None."""
-    files = sorted(root.glob("*/*/*.yaml"))
+def committed_suite(folder: Path, root: Path = COMMITTED) -> Suite | None:
+    """Every committed cassette the scenario library and provider registry can still name, or None.
+
+    The cassettes are copied into `folder` first, so a recording in progress elsewhere cannot change
+    the suite halfway through the benchmarks.
+    """
+    files = []
+    for path in sorted(root.glob("*/*/*.yaml")):
+        copy = folder / path.relative_to(root)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            shutil.copyfile(path, copy)
+        except FileNotFoundError:  # removed since the glob
+            continue
+        files.append(copy)
     if not files:
         return None
     registry = load_registry()
     providers = sorted({f.parent.parent.name for f in files} & set(registry))
     trials = max((int(m.group(1)) for f in files if (m := _TRIAL.search(f.stem))), default=1)
     scenarios = load_scenarios([ROOT / "scenarios"])
-    config = RunConfig(record_mode="none", cassette_dir=root, trials=trials)
+    config = RunConfig(record_mode="none", cassette_dir=folder, trials=trials)
     runs = plan(scenarios, select_targets(registry, providers), config)
-    runs = [r for r in runs if cassette_path(root, r.key).is_file()]
+    runs = [r for r in runs if cassette_path(folder, r.key).is_file()]
     if not runs:
         return None
     skipped = len(files) - len(runs)
     note = f", {skipped} unmatched cassette(s) left out" if skipped else ""
-    return Suite(runs, root, f"committed {root.name}/ ({len(runs)} cassettes{note})")
+    return Suite(runs, folder, f"committed {root.name}/ ({len(runs)} cassettes{note})")
 
 
 def record_suite(folder: Path, scenarios: list[ResolvedScenario] | None = None) -> Suite:
@@ -99,7 +111,7 @@ def record_suite(folder: Path, scenarios: list[ResolvedScenario] | None = None) 
 
 
 def load_suite(folder: Path) -> Suite:
-    return committed_suite() or record_suite(folder)
+    return committed_suite(folder / "committed") or record_suite(folder / "recorded")
 
 
 def copied(rs: ResolvedScenario, number: int) -> ResolvedScenario:

@@ -18,7 +18,7 @@ import harness
 from harness import journal
 from harness.cassettes import RECORD_MODES, cassette_path
 from harness.exchange import RetryPolicy
-from harness.models import RunKey, RunResult
+from harness.models import Mode, RunKey, RunResult
 from harness.providers import ConfigError, Target, load_registry, select_targets
 from harness.report import (
     describe_failure,
@@ -36,7 +36,7 @@ from harness.selection import select_scenarios
 from harness.spec import ResolvedScenario, scenario_json_schema
 
 DEFAULT_SCENARIOS = "scenarios"
-STREAM_CHOICES = {"both": ("nonstream", "stream"), "on": ("stream",), "off": ("nonstream",)}
+STREAM_CHOICES: dict[str, tuple[Mode, ...]] = {"both": ("nonstream", "stream"), "on": ("stream",), "off": ("nonstream",)}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -330,10 +330,12 @@ def _run(args: argparse.Namespace) -> int:
 
         try:
             fresh = engine.run_all(todo, finished)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, SystemExit) as exc:  # Ctrl-C, or SIGTERM raising SystemExit
             progress.finish()
             print(f"interrupted: finished runs are saved in {writer.path}; finish the run with: "
                   f"toolcall-harness run --resume {shlex.quote(str(writer.path))}", file=sys.stderr)
+            if isinstance(exc, SystemExit):
+                raise
             return 130
     progress.finish()
     by_key = {**done, **{r.key: r for r in fresh}}

@@ -234,7 +234,7 @@ class Engine:
                 )
         if cfg.command_for:
             result.reproduce = cfg.command_for(key, None)
-        return result
+        return self.redact.model(result)  # traffic may quote the key; nothing shown or saved may
 
     def _skip(self, planned: PlannedRun, reason: str) -> RunResult:
         return RunResult(

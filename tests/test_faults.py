@@ -222,7 +222,8 @@ def test_deadline_skips_the_runs_it_leaves_out_and_resume_runs_them(tmp_path: Pa
         assert {r["skip_reason"] for r in report["runs"][1:]} == {"run deadline of 0.4s passed"}
         [journal] = (tmp_path / "reports").glob("*.jsonl")
         stub.latency = 0.0
-        assert main(["run", "--resume", str(journal)]) == 0
+        # Runtime options may change on resume; the plan (scenarios, targets, modes) may not.
+        assert main(["run", "--resume", str(journal), "--deadline", "60"]) == 0
     out = capsys.readouterr().out
     assert "resuming" in out and "1 done, 3 to run" in out
     assert [r["outcome"] for r in load_report(tmp_path / "reports")["runs"]] == ["pass"] * 4

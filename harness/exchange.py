@@ -11,7 +11,7 @@ import json
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -24,6 +24,7 @@ from harness.wire import classify_error
 # 408/429 and 5xx are what gateways and overloaded servers answer and then recover from; every other
 # 4xx (400, 401, 403, 404, 422, ...) says the request itself is wrong, and repeating it only costs quota.
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+DEFAULT_TRIES = 3
 
 
 @dataclass(frozen=True)
@@ -34,10 +35,16 @@ class RetryPolicy:
     `max_total_wait` bounds the sleeping of a whole request, after which the last error stands.
     """
 
-    tries: int = 3
+    tries: int | None = None  # None: the provider's own `tries`, else DEFAULT_TRIES
     base_delay: float = 1.0
     max_delay: float = 30.0
     max_total_wait: float = 120.0
+
+    def for_provider(self, provider_tries: int | None) -> RetryPolicy:
+        """The policy with `tries` settled: the command's choice, else the provider's, else the default."""
+        if self.tries is not None:
+            return self
+        return replace(self, tries=provider_tries or DEFAULT_TRIES)
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -189,12 +196,13 @@ def send(
     provenance: Callable[[], Provenance] | None = None,
 ) -> Exchanged:
     """Send with retries; timings are dropped for replayed traffic and TTFB/TTFT for recorded traffic."""
+    tries = policy.tries or DEFAULT_TRIES
     retries: list[str] = []
     waited = 0.0
-    for number in range(1, policy.tries + 1):
+    for number in range(1, tries + 1):
         attempt = _call(client, body)
         how = provenance() if provenance else "live"
-        if not _retryable(attempt) or number == policy.tries:
+        if not _retryable(attempt) or number == tries:
             break
         delay = policy.delay(number, attempt.retry_after)
         if waited + delay > policy.max_total_wait:

@@ -16,7 +16,7 @@ from html import escape
 from typing import Any
 
 from harness.models import Finding, Report, RunResult, Turn
-from harness.report import _cell, _wire_cell, live_latencies, outcome_counts
+from harness.report import live_latencies, outcome_counts, score_cell, wire_cell
 from harness.spec import FAMILIES
 
 CSS = """
@@ -94,7 +94,7 @@ def _matrix(report: Report) -> str:
             else:
                 chosen = [(i, r) for i, r in indexed if r.family == column]
             runs = [r for _, r in chosen]
-            text = _wire_cell(runs) if column == "wire" else _cell(runs)
+            text = wire_cell(runs) if column == "wire" else score_cell(runs)
             css = _MARK_CLASS.get(text[:1], "c-empty")
             if not chosen:
                 cells.append(f'<td class="cell {css}">{_e(text)}</td>')

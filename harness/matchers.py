@@ -6,6 +6,7 @@ so a report can show `key 'location': expected one of ['San Francisco', 'SF'], g
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
@@ -14,8 +15,8 @@ from typing import Any
 from harness.models import ToolCall
 from harness.spec import ArgSpec, CallSpec, ResultRef
 
-_MISSING = object()
-# Looks up the value an earlier tool returned; None when no such result exists yet.
+NOT_FOUND = object()
+# Looks up the value an earlier tool returned; NOT_FOUND when no such result exists yet.
 Resolver = Callable[[ResultRef], Any]
 
 
@@ -31,6 +32,8 @@ def values_equal(expected: Any, actual: Any, *, normalize: bool = False) -> bool
     """Equality that accepts an int where a number is expected but never confuses booleans with numbers."""
     if isinstance(expected, bool) or isinstance(actual, bool):
         return isinstance(expected, bool) and isinstance(actual, bool) and expected == actual
+    if isinstance(expected, int) and isinstance(actual, int):
+        return expected == actual  # exact: ids above 2**53 must not collide as floats do
     if isinstance(expected, int | float) and isinstance(actual, int | float):
         return float(expected) == float(actual)
     if isinstance(expected, str) and isinstance(actual, str):
@@ -47,7 +50,7 @@ def values_equal(expected: Any, actual: Any, *, normalize: bool = False) -> bool
 
 
 def lookup(data: Any, path: str) -> Any:
-    """Follow a dotted path ('results.0.productId') into JSON data; _MISSING when it leads nowhere."""
+    """Follow a dotted path ('results.0.productId') into JSON data; NOT_FOUND when it leads nowhere."""
     current = data
     for part in path.split(".") if path else []:
         if isinstance(current, Mapping) and part in current:
@@ -55,10 +58,10 @@ def lookup(data: Any, path: str) -> Any:
         elif isinstance(current, Sequence) and not isinstance(current, str) and part.lstrip("-").isdigit():
             index = int(part)
             if not -len(current) <= index < len(current):
-                return _MISSING
+                return NOT_FOUND
             current = current[index]
         else:
-            return _MISSING
+            return NOT_FOUND
     return current
 
 
@@ -76,14 +79,14 @@ def check_argument(
         return None
     if spec.from_result is not None:
         ref = spec.from_result
-        wanted = resolve(ref) if resolve else _MISSING
-        if wanted is _MISSING:
+        wanted = resolve(ref) if resolve else NOT_FOUND
+        if wanted is NOT_FOUND:
             return f"key '{key}': expected the value {ref.tool} returned at '{ref.path}', but none exists"
         if not values_equal(wanted, value, normalize=spec.normalize):
             return f"key '{key}': expected {wanted!r} (from {ref.tool} result '{ref.path}'), got {value!r}"
         return None
     if spec.approx is not None:
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             return f"key '{key}': expected a number near {spec.approx}, got {value!r}"
         if abs(value - spec.approx) > spec.tolerance:
             return f"key '{key}': expected {spec.approx} ± {spec.tolerance}, got {value!r}"
@@ -146,9 +149,16 @@ def assign_calls(
 
     Returns the mismatch messages of the best assignment and the indices of calls left unmatched. With a
     handful of calls per turn an exhaustive search is cheap and, unlike a greedy one, never reports a
-    false mismatch when two specs could swap.
+    false mismatch when two specs could swap. The best assignment has the fewest failing specs and, among
+    those, pairs specs with calls of their own tool, so the messages name the wrong arguments rather than
+    a tool mix-up, whatever order the calls came in.
     """
     table = [[check_call(s, c, resolve) for c in calls] for s in specs]
+    failing = len(specs) + 1  # one failing spec outweighs every name mismatch together
+    weight = [
+        [0 if not table[i][j] else failing + (calls[j].name != s.name) for j in range(len(calls))]
+        for i, s in enumerate(specs)
+    ]
     best: tuple[int, list[int | None]] | None = None
 
     def search(i: int, used: frozenset[int], chosen: list[int | None], cost: int) -> None:
@@ -160,8 +170,8 @@ def assign_calls(
             return
         for j in range(len(calls)):
             if j not in used:
-                search(i + 1, used | {j}, chosen + [j], cost + (1 if table[i][j] else 0))
-        search(i + 1, used, chosen + [None], cost + 1)
+                search(i + 1, used | {j}, chosen + [j], cost + weight[i][j])
+        search(i + 1, used, chosen + [None], cost + failing + 1)
 
     search(0, frozenset(), [], 0)
     assert best is not None

@@ -26,6 +26,9 @@ class ResultRef(Strict):
     path: str = Field(description="Dotted path into the JSON result, e.g. 'results.0.productId'")
 
 
+MATCHERS = ("one_of", "approx", "from_result", "contains", "present")
+
+
 class ArgSpec(Strict):
     """How one argument is judged. In YAML a scalar means exact, a list means one-of ("" = may be omitted)."""
 
@@ -46,6 +49,13 @@ class ArgSpec(Strict):
         if not isinstance(value, dict):
             return {"one_of": [value]}
         return value
+
+    @model_validator(mode="after")
+    def _one_matcher(self) -> ArgSpec:
+        given = [name for name in MATCHERS if getattr(self, name) not in (None, False)]
+        if len(given) > 1:
+            raise ValueError(f"give one matcher per argument, not {' and '.join(given)}")
+        return self
 
 
 class CallSpec(Strict):

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.matchers import _MISSING, check_arguments, lookup
+from harness.matchers import NOT_FOUND, check_arguments, lookup
 from harness.models import ToolCall
 from harness.spec import ResolvedScenario, ResultRef
 
@@ -58,6 +58,6 @@ class ToolSimulator:
             for ex in reversed(self.executions):
                 if ex.call.name == ref.tool and (before_turn is None or ex.turn < before_turn):
                     return lookup(ex.result, ref.path)
-            return _MISSING
+            return NOT_FOUND
 
         return resolve

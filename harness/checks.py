@@ -4,6 +4,8 @@ A check receives an `Exchange` (the request as sent, the assembled reply, the ra
 call and, for streams, the trace) and yields `Finding`s with the evidence. Checks judge only what the
 OpenAI wire contract says; harmless variety that real providers show (content null/""/absent, vendor
 fields, id formats, `index` in non-stream calls, key order) is deliberately not a finding.
+The one check that defers to the openai SDK's own types, `sdk.parse`, lives in `harness.sdk_check`
+and is registered here, so `CHECKS` holds every wire check.
 """
 
 from __future__ import annotations
@@ -16,11 +18,10 @@ from typing import Any
 
 import jsonschema
 from jsonschema.exceptions import SchemaError
-from openai.types.chat import ChatCompletion, ChatCompletionChunk
-from pydantic import ValidationError
 from referencing.exceptions import Unresolvable
 
 from harness.models import Finding, Reply, ToolCall
+from harness.sdk_check import check_sdk_parse, spans
 from harness.stream import CallFacts, StreamTrace
 
 CheckFn = Callable[["Exchange"], Iterable[Finding]]
@@ -331,7 +332,7 @@ def check_stream_index(ex: Exchange) -> Iterator[Finding]:
     chunks = sorted(set(ex.stream.missing_index))
     yield Finding(check="stream.index", expected="every tool_calls delta has an integer index",
                   actual=f"{len(ex.stream.missing_index)} delta(s) without index",
-                  message=f"tool-call deltas without `index` in chunk(s) {_spans(chunks)}; clients merge "
+                  message=f"tool-call deltas without `index` in chunk(s) {spans(chunks)}; clients merge "
                   "fragments by index (the openai SDK raises)")
 
 
@@ -367,65 +368,8 @@ def check_stream_done(ex: Exchange) -> Iterator[Finding]:
                       "connection closing")
 
 
-def _spans(numbers: list[int]) -> str:
-    spans: list[str] = []
-    for n in numbers:
-        if spans and spans[-1].split("-")[-1] == str(n - 1):
-            spans[-1] = f"{spans[-1].split('-')[0]}-{n}"
-        else:
-            spans.append(str(n))
-    return ", ".join(spans)
-
-
 # ------------------------------------------------------------------------------------------ sdk.parse
 
-
-@CHECKS.register("sdk.parse")
-def check_sdk_parse(ex: Exchange) -> Iterator[Finding]:
-    """Validate with the openai SDK's own types; report only what validation really rejects.
-
-    Errors inside `choices` (what a tool-calling client reads) are violations; errors in the envelope
-    (`object`, `service_tier`, `usage`...) are warnings, since the SDK's default parsing does not
-    validate and only clients with strict response validation would fail. Errors a dedicated check
-    already reports (inside a tool call, legacy function_call, finish_reason next to calls) are left
-    to that check so one defect is not counted twice.
-    """
-    if ex.body is not None:
-        documents: list[tuple[int | None, dict[str, Any]]] = [(None, ex.body)]
-        model: Any = ChatCompletion
-    elif ex.stream is not None:
-        documents = list(enumerate(ex.stream.chunks))
-        model = ChatCompletionChunk
-    else:
-        return
-    groups: dict[tuple[str, str], tuple[list[int], Any]] = {}
-    for number, document in documents:
-        try:
-            model.model_validate(document)
-        except ValidationError as err:
-            for error in err.errors():
-                if _covered(error["loc"], ex):
-                    continue
-                key = (".".join(str(p) for p in error["loc"]), error["msg"])
-                numbers, _ = groups.setdefault(key, ([], error.get("input")))
-                if number is not None:
-                    numbers.append(number)
-    for (where, msg), (numbers, value) in groups.items():
-        inside = where.startswith("choices")
-        place = f" in chunk(s) {_spans(numbers)}" if numbers else ""
-        got = "" if msg == "Field required" else f" (got {value!r:.80})"
-        consequence = ("a client that reads it through the SDK's types breaks" if inside else
-                       "only clients with strict response validation reject it")
-        yield Finding(check="sdk.parse", severity="violation" if inside else "warning", expected=msg,
-                      actual=value if msg != "Field required" else "missing",
-                      message=f"openai {model.__name__}.model_validate rejects `{where}`{place}: {msg}{got}; "
-                      f"{consequence}")
-
-
-def _covered(loc: tuple[int | str, ...], ex: Exchange) -> bool:
-    for position, part in enumerate(loc):
-        if part == "function_call":
-            return True
-        if part == "tool_calls" and position + 1 < len(loc) and isinstance(loc[position + 1], int):
-            return True
-    return bool(loc) and loc[-1] == "finish_reason" and bool(ex.reply.tool_calls)
+# The openai SDK's own validation lives in harness/sdk_check.py; registered last, as it always was, so
+# the checks run (and their findings come) in the same order.
+CHECKS.register("sdk.parse")(check_sdk_parse)

@@ -129,7 +129,9 @@ def _interaction(path: Path, number: int, item: Any) -> Recorded:
     content = response.get("body")
     headers = _headers(response.get("headers"))
     text = _text(content.get("string") if isinstance(content, dict) else content, headers)
-    stream = bool(body.get("stream")) or "text/event-stream" in headers.get("content-type", "")
+    # The request decides the mode, as it does for `run` and for any client: an SSE answer to a request
+    # that did not ask to stream is a body the client cannot parse, not a stream to judge.
+    stream = bool(body.get("stream"))
     return Recorded(f"{path}#{number}", body, code, text, stream)
 
 

@@ -188,7 +188,7 @@ def test_cassette_interactions_are_each_judged(tmp_path: Path) -> None:
     cassette = tmp_path / "run.yaml"
     cassette.write_text(yaml.safe_dump({"version": 1, "interactions": [
         _interaction(request, 200, json.dumps(completion), "application/json"),
-        _interaction(request, 200, sse, "text/event-stream"),  # streaming known from the content type
+        _interaction({**request, "stream": True}, 200, sse, "text/event-stream"),
         _interaction(request, 503, '{"error": {"message": "overloaded"}}', "application/json"),
     ]}))
     first, second, third = judge_paths([str(cassette)])

@@ -136,6 +136,10 @@ class RunResult(BaseModel):
     cassette: str | None = None
     duration_s: float | None = None
     reproduce: str | None = None
+    # Summed over the turns that reported usage; cost only when the registry gives the model's prices.
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cost_usd: float | None = None
 
     @property
     def violations(self) -> list[Finding]:

@@ -137,11 +137,15 @@ def _pass_hat_k(runs: list[RunResult], k: int) -> str:
 
 
 def table_rows(report: Report) -> tuple[list[str], list[list[str]]]:
-    """One row per provider/model; with several trials, a pass^k column (k = the number of trials)."""
+    """One row per provider/model; with several trials, a pass^k column (k = the number of trials), and
+    with prices in the registry, the cost of the reported token usage."""
     trials = max((run.key.trial for run in report.runs), default=1)
+    priced = any(run.cost_usd is not None for run in report.runs)
     headers = ["provider/model", *FAMILIES, "streaming", "wire", "p50"]
     if trials > 1:
         headers.append(f"pass^{trials}")
+    if priced:
+        headers.append("cost")
     groups: dict[tuple[str, str], list[RunResult]] = {}
     for run in report.runs:
         groups.setdefault((run.key.provider, run.key.model), []).append(run)
@@ -152,6 +156,9 @@ def table_rows(report: Report) -> tuple[list[str], list[list[str]]]:
         row += [score_cell([r for r in runs if r.key.mode == "stream"]), wire_cell(runs), _p50(runs)]
         if trials > 1:
             row.append(_pass_hat_k(runs, trials))
+        if priced:
+            costs = [r.cost_usd for r in runs if r.cost_usd is not None]
+            row.append(f"${sum(costs):.4f}" if costs else "–")
         rows.append(row)
     return headers, rows
 

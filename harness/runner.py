@@ -31,7 +31,7 @@ from harness.cassettes import (
 from harness.exchange import RetryPolicy, send
 from harness.expectations import Conversation, evaluate
 from harness.models import ErrorInfo, Finding, Mode, Provenance, Reply, RunKey, RunResult, Turn
-from harness.providers import Target
+from harness.providers import Price, Target
 from harness.spec import ResolvedScenario
 from harness.tools import ToolSimulator
 from harness.wire import assess
@@ -60,6 +60,23 @@ class RunConfig:
     deadline: float | None = None  # seconds from the start of run_all; later runs are skipped
     # Builds the command that reproduces (or records) one run, in the front-end's own words.
     command_for: Callable[[RunKey, str | None], str] | None = None
+
+
+def _count_usage(result: RunResult, price: Price | None) -> None:
+    """Token counts from the `usage` the provider reported, and their cost at the registry's prices."""
+    usages = [t.reply.usage for t in result.turns if t.reply is not None and t.reply.usage]
+    if not usages:
+        return
+
+    def total(field: str) -> int:
+        values = [u.get(field) for u in usages]
+        return sum(v for v in values if isinstance(v, int) and not isinstance(v, bool))
+
+    result.prompt_tokens, result.completion_tokens = total("prompt_tokens"), total("completion_tokens")
+    if price is not None:
+        result.cost_usd = (
+            result.prompt_tokens * price.input_per_mtok + result.completion_tokens * price.output_per_mtok
+        ) / 1e6
 
 
 def plan(
@@ -220,7 +237,8 @@ class Engine:
             if transport is not None and cfg.record_mode != "none":
                 transport.save()
         result.duration_s = time.perf_counter() - started
-        result.cassette = str(cassette) if cassette else None
+        # A run whose every response was cut before it completed leaves nothing to record, hence no file.
+        result.cassette = str(cassette) if cassette is not None and cassette.is_file() else None
         if transport is not None:
             result.provenance = _provenance(transport.provenance)
             if transport.unplayed:
@@ -232,6 +250,7 @@ class Engine:
                         message=f"{transport.unplayed} interaction(s) in {cassette} were not played back",
                     )
                 )
+        _count_usage(result, target.price)
         if cfg.command_for:
             result.reproduce = cfg.command_for(key, None)
         return self.redact.model(result)  # traffic may quote the key; nothing shown or saved may

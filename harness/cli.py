@@ -69,8 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--report-dir", default="reports")
     run.add_argument("--concurrency", type=int, default=4, help="runs in flight per provider")
     run.add_argument("--timeout", type=float, default=120.0, help="seconds per request")
-    run.add_argument("--retries", type=int, help="tries per request on 408/429/5xx/timeouts (default: the "
-                     "provider's, else 3)")
+    run.add_argument("--retries", type=int, default=3, help="tries per request on 408/429/5xx/timeouts")
     run.add_argument(
         "--retry-base-delay",
         type=float,
@@ -295,7 +294,7 @@ def _run(args: argparse.Namespace) -> int:
         command_for=lambda key, mode: command_for(args, key, mode),
     )
     config.retry = RetryPolicy(
-        tries=None if args.retries is None else max(1, args.retries),
+        tries=max(1, args.retries),
         base_delay=args.retry_base_delay,
         max_delay=args.retry_max_delay,
     )

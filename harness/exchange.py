@@ -24,7 +24,6 @@ from harness.wire import classify_error
 # 408/429 and 5xx are what gateways and overloaded servers answer and then recover from; every other
 # 4xx (400, 401, 403, 404, 422, ...) says the request itself is wrong, and repeating it only costs quota.
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
-DEFAULT_TRIES = 3
 
 
 @dataclass(frozen=True)
@@ -35,16 +34,16 @@ class RetryPolicy:
     `max_total_wait` bounds the sleeping of a whole request, after which the last error stands.
     """
 
-    tries: int | None = None  # None: the provider's own `tries`, else DEFAULT_TRIES
+    tries: int = 3
     base_delay: float = 1.0
     max_delay: float = 30.0
     max_total_wait: float = 120.0
 
-    def for_provider(self, provider_tries: int | None) -> RetryPolicy:
-        """The policy with `tries` settled: the command's choice, else the provider's, else the default."""
-        if self.tries is not None:
-            return self
-        return replace(self, tries=provider_tries or DEFAULT_TRIES)
+    statuses: frozenset[int] = RETRYABLE_STATUS
+
+    def for_provider(self, statuses: list[int] | None) -> RetryPolicy:
+        """The policy with the provider's own retryable statuses, when its registry entry names them."""
+        return self if statuses is None else replace(self, statuses=frozenset(statuses))
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -161,7 +160,7 @@ def _call(client: openai.OpenAI, body: dict[str, Any]) -> Attempt:
     return attempt
 
 
-def _retryable(attempt: Attempt) -> bool:
+def _retryable(attempt: Attempt, statuses: frozenset[int]) -> bool:
     """HTTP errors by status; transport failures only before any byte of the answer arrived.
 
     A stream cut after it started is not retried: a second request gets a different answer, and the
@@ -170,7 +169,7 @@ def _retryable(attempt: Attempt) -> bool:
     if attempt.error is None:
         return False
     if attempt.http_error:
-        return attempt.status in RETRYABLE_STATUS
+        return attempt.status in statuses
     return not attempt.text
 
 
@@ -196,13 +195,12 @@ def send(
     provenance: Callable[[], Provenance] | None = None,
 ) -> Exchanged:
     """Send with retries; timings are dropped for replayed traffic and TTFB/TTFT for recorded traffic."""
-    tries = policy.tries or DEFAULT_TRIES
     retries: list[str] = []
     waited = 0.0
-    for number in range(1, tries + 1):
+    for number in range(1, policy.tries + 1):
         attempt = _call(client, body)
         how = provenance() if provenance else "live"
-        if not _retryable(attempt) or number == tries:
+        if not _retryable(attempt, policy.statuses) or number == policy.tries:
             break
         delay = policy.delay(number, attempt.retry_after)
         if waited + delay > policy.max_total_wait:

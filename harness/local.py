@@ -260,7 +260,7 @@ class LocalServers:
         reason = missing_reason()
         binary, gguf = _binary_path(), _gguf_path()
         if reason is not None or binary is None or gguf is None:
-            raise LocalServerError(reason or "local provider unavailable: llama-server or the weights vanished")
+            raise LocalServerError(reason or "llama-server or the SmolLM2 weights could not be found")
         template = self._stack.enter_context(_template_file(config.template)) if config.template else None
         port = _free_port()
         command = server_command(config.name, port, binary=binary, gguf=gguf, template=template)

@@ -45,9 +45,9 @@ class ProviderSpec(BaseModel):
     prices: dict[str, Price] = Field(default_factory=dict)
     launcher: Literal["llama-server"] | None = None
     concurrency: int | None = None
-    # Tries per request when the command does not say (--retries); 1 for a deterministic server, where a
-    # retry only repeats the same answer.
-    tries: int | None = Field(default=None, ge=1)
+    # HTTP statuses worth another try (default: 408, 429, 500, 502, 503, 504). A deterministic server
+    # repeats its answer, so for it only transport failures are retried: `retry_statuses: []`.
+    retry_statuses: list[int] | None = None
 
 
 class RegistryFile(BaseModel):
@@ -102,7 +102,7 @@ class Target:
     extra_body: dict[str, Any] = field(default_factory=dict)
     launcher: str | None = None
     price: Price | None = None
-    tries: int | None = None
+    retry_statuses: list[int] | None = None
 
     @property
     def api_key(self) -> str | None:
@@ -166,5 +166,5 @@ def _target(name: str, spec: ProviderSpec, model: str) -> Target:
         extra_body=extra,
         launcher=spec.launcher,
         price=spec.prices.get(model),
-        tries=spec.tries,
+        retry_statuses=spec.retry_statuses,
     )

@@ -281,7 +281,7 @@ class Engine:
 
         for number in range(1, rs.scenario.max_iterations + 1):
             body = request_body(rs, target, [dict(m) for m in messages], key.mode, number)
-            sent = send(client, body, self.config.retry.for_provider(target.tries), self.redact, how)
+            sent = send(client, body, self.config.retry.for_provider(target.retry_statuses), self.redact, how)
             judged = (
                 assess(body, sent.status, sent.text or "", stream=key.mode == "stream")
                 if sent.error is None

@@ -236,3 +236,30 @@ def test_bad_timing_options_are_usage_errors(tmp_path: Path, capsys) -> None:
         assert stub.requests == []
     err = capsys.readouterr().err
     assert "--deadline must be more than 0" in err and "--retry-max-delay must be 0 or more" in err
+
+
+
+def run_deterministic(stub: StubServer, tmp_path: Path, scenario: str) -> dict[str, Any]:
+    """Run one scenario on a registry entry for a server that repeats its answers (`retry_statuses: []`)."""
+    providers = tmp_path / "providers.yaml"
+    providers.write_text(
+        f"providers:\n  fixed:\n    base_url: {stub.base_url}\n    models: [stubby]\n    retry_statuses: []\n"
+    )
+    main(["run", "--provider", "fixed", "--providers-file", str(providers), "--scenarios", str(SCENARIOS),
+          "--report-dir", str(tmp_path / "reports"), *FAST, "-k", scenario, "--stream", "off"])  # fmt: skip
+    [run] = load_report(tmp_path / "reports")["runs"]
+    return run
+
+
+def test_provider_without_retry_statuses_gets_one_try_on_http_errors(tmp_path: Path) -> None:
+    with StubServer(oracle(), faults=[Fault("status", status=500, every=True)]) as stub:
+        run = run_deterministic(stub, tmp_path, "weather_sf")
+        assert len(stub.requests) == 1
+    assert run["error"]["status"] == 500 and run["turns"][0]["retries"] == []
+
+
+def test_provider_without_retry_statuses_still_retries_a_dropped_connection(tmp_path: Path) -> None:
+    with StubServer(oracle(), faults=[Fault("reset_midstream", request=1)]) as stub:
+        run = run_deterministic(stub, tmp_path, "boiling_point")
+        assert len(stub.requests) == 2
+    assert run["outcome"] == "pass" and run["turns"][0]["retries"][0].startswith("try 1: connection")

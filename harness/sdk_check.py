@@ -38,11 +38,12 @@ class Judged(Protocol):
 def check_sdk_parse(ex: Judged) -> Iterator[Finding]:
     """Validate with the openai SDK's own types; report only what validation really rejects.
 
-    Errors inside `choices` (what a tool-calling client reads) are violations; errors in the envelope
-    (`object`, `service_tier`, `usage`...) are warnings, since the SDK's default parsing does not
-    validate and only clients with strict response validation would fail. Errors a dedicated check
-    already reports (inside a tool call, legacy function_call, finish_reason next to calls) are left
-    to that check so one defect is not counted twice.
+    Only errors inside `choices` (what a tool-calling client reads) are reported, as violations. Errors
+    in the envelope (`object` missing or "", `service_tier: "on_demand"`, `usage`...) are not: the SDK's
+    default parsing does not validate, real conformant providers send them, and a tool-calling client
+    never reads them. Errors a dedicated check already reports (inside a tool call, legacy
+    function_call, finish_reason next to calls) are left to that check so one defect is not counted
+    twice.
     """
     if ex.body is not None:
         documents: list[tuple[int | None, dict[str, Any]]] = [(None, ex.body)]
@@ -58,28 +59,21 @@ def check_sdk_parse(ex: Judged) -> Iterator[Finding]:
             model.model_validate(document)
         except ValidationError as err:
             for error in err.errors():
-                if _covered(error["loc"], ex):
+                if not error["loc"] or error["loc"][0] != "choices" or _covered(error["loc"], ex):
                     continue
                 key = (".".join(str(p) for p in error["loc"]), error["msg"])
                 numbers, _ = groups.setdefault(key, ([], error.get("input")))
                 if number is not None:
                     numbers.append(number)
     for (where, msg), (numbers, value) in groups.items():
-        inside = where.startswith("choices")
         place = f" in chunk(s) {spans(numbers)}" if numbers else ""
         got = "" if msg == "Field required" else f" (got {value!r:.80})"
-        consequence = (
-            "a client that reads it through the SDK's types breaks"
-            if inside
-            else "only clients with strict response validation reject it"
-        )
         yield Finding(
             check="sdk.parse",
-            severity="violation" if inside else "warning",
             expected=msg,
             actual=value if msg != "Field required" else "missing",
             message=f"openai {model.__name__}.model_validate rejects `{where}`{place}: {msg}{got}; "
-            f"{consequence}",
+            "a client that reads it through the SDK's types breaks",
         )
 
 

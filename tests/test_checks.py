@@ -183,6 +183,16 @@ def test_calls_without_tool_calls_finish_reason(finish: Any) -> None:
     assert ids(judge(response(call(), finish=finish))) == {"finish_reason"}
 
 
+def test_stop_after_a_named_tool_choice_is_only_a_warning() -> None:
+    """OpenAI answers a call forced by a named tool_choice with "stop"; the reference is not a breach."""
+    named = {**request(), "tool_choice": {"type": "function", "function": {"name": "weather"}}}
+    judged = judge(response(call(), finish="stop"), named)
+    assert ids(judged) == set() and ids(judged, "warning") == {"finish_reason"}
+    assert ids(judge(response(call(), finish="length"), named)) == {"finish_reason"}  # cut off: a breach
+    required = {**named, "tool_choice": "required"}
+    assert ids(judge(response(call(), finish="stop"), required)) == {"finish_reason"}
+
+
 def test_tool_calls_finish_reason_without_calls() -> None:
     judged = judge(response(finish="tool_calls", content="hello"))
     assert ids(judged) == {"finish_reason"}
@@ -242,12 +252,12 @@ def test_sdk_parse_flags_what_the_sdk_rejects_inside_choices() -> None:
     assert "choices.0.finish_reason" in only(judged, "sdk.parse").message
 
 
-def test_sdk_parse_is_a_warning_for_envelope_fields() -> None:
+def test_sdk_parse_leaves_envelope_fields_alone() -> None:
+    """Groq's service_tier "on_demand", Azure's `object: ""`: real, conformant, never read by a client."""
     body = response(call())
     del body["object"]
     body["service_tier"] = "on_demand"
-    judged = judge(body)
-    assert ids(judged) == set() and ids(judged, "warning") == {"sdk.parse"}
+    assert judge(body).findings == []
 
 
 @pytest.mark.parametrize("extra", [{"x_groq": {"id": "r"}}, {"time_info": {}}, {"provider": "Chutes"}])

@@ -160,6 +160,25 @@ def test_null_id_and_name_in_continuations_are_skipped() -> None:
                              ("call_b", "weather", '{"city": "Rome"}')]
 
 
+def test_a_lone_call_at_index_1_is_one_call() -> None:
+    # A gateway that numbers from 1 (an Anthropic-compatible fallback): nothing at 0 is not a breach.
+    lone = header(1, "toolu_1", args='{"city": "Oslo"}')
+    judged = judge(sse(chunk({"tool_calls": [lone]}), chunk({}, "tool_calls")))
+    assert judged.findings == []
+    assert calls(judged) == [("toolu_1", "weather", '{"city": "Oslo"}')]
+
+
+def test_finish_reason_on_every_tool_chunk_and_a_call_after_it_are_kept() -> None:
+    # Z.ai-style: each call arrives whole with finish_reason "tool_calls", the second after the first finish.
+    judged = judge(sse(
+        chunk({"tool_calls": [header(0, "call_a", args='{"city": "Oslo"}')]}, "tool_calls"),
+        chunk({"tool_calls": [header(1, "call_b", name="add", args='{"a": 1}')]}, "tool_calls"),
+        chunk({}, "tool_calls"),
+    ))
+    assert judged.findings == []
+    assert calls(judged) == [("call_a", "weather", '{"city": "Oslo"}'), ("call_b", "add", '{"a": 1}')]
+
+
 def test_calls_come_out_in_index_order() -> None:
     judged = judge(sse(chunk({"tool_calls": [header(1, "b", args="{}"), header(0, "a", args="{}")]}),
                        chunk({}, "tool_calls")))

@@ -37,7 +37,11 @@ from harness.selection import select_scenarios
 from harness.spec import ResolvedScenario, scenario_json_schema
 
 DEFAULT_SCENARIOS = "scenarios"
-STREAM_CHOICES: dict[str, tuple[Mode, ...]] = {"both": ("nonstream", "stream"), "on": ("stream",), "off": ("nonstream",)}
+STREAM_CHOICES: dict[str, tuple[Mode, ...]] = {
+    "both": ("nonstream", "stream"),
+    "on": ("stream",),
+    "off": ("nonstream",),
+}
 
 
 def _parser() -> argparse.ArgumentParser:

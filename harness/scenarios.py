@@ -216,8 +216,8 @@ def load_scenarios(paths: Iterable[str | Path]) -> list[ResolvedScenario]:
         if doc is None or doc.data is None:
             continue
         if _is_library(doc.data):
-            tools, errs = _load_library(doc)
-            library.update(tools)
+            defined, errs = _load_library(doc)
+            library.update(defined)
             problems += errs
         elif path in files:
             docs.append(doc)

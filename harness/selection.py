@@ -19,6 +19,10 @@ def select_scenarios(scenarios: list[ResolvedScenario], keyword: str | None) -> 
 
     def chosen(rs: ResolvedScenario) -> bool:
         words = [rs.id, rs.scenario.family, *rs.scenario.tags]
-        return expression.evaluate(lambda name, **_: any(name.lower() in w.lower() for w in words))
+
+        def matches(name: str, /, **_: str | int | bool | None) -> bool:
+            return any(name.lower() in w.lower() for w in words)
+
+        return expression.evaluate(matches)
 
     return [rs for rs in scenarios if chosen(rs)]

@@ -126,7 +126,8 @@ class ToolDef(Strict):
 class Options(Strict):
     tool_choice: Literal["auto", "required", "none"] | dict[str, Any] | None = None
     later_tool_choice: Literal["auto", "required", "none"] | dict[str, Any] | None = Field(
-        None, description="tool_choice from the second request on, e.g. force a call first, then let it answer"
+        None,
+        description="tool_choice from the second request on, e.g. force a call first, then let it answer",
     )
     parallel_tool_calls: bool | None = None
     temperature: float | None = 0.0

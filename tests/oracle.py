@@ -1,4 +1,4 @@
-"""A well-behaved model for the stub server: the right calls for tests/data/scenarios, answers from results."""
+"""A well-behaved model for the stub server: the right calls for tests/data/scenarios, then answers."""
 
 from __future__ import annotations
 

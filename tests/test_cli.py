@@ -8,18 +8,32 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import SCENARIOS, load_report
+from oracle import oracle
+
 from harness.cli import main
 from harness.stub import StubServer
-from oracle import oracle
 
 BAD = Path(__file__).parent / "data" / "bad"
 
 
 def run_cli(stub: StubServer, tmp_path: Path, *extra: str) -> int:
-    return main(["run", "--base-url", stub.base_url, "--model", "stubby", "--scenarios", str(SCENARIOS),
-                 "--report-dir", str(tmp_path / "reports"), "--retries", "1", *extra])
+    return main(
+        [
+            "run",
+            "--base-url",
+            stub.base_url,
+            "--model",
+            "stubby",
+            "--scenarios",
+            str(SCENARIOS),
+            "--report-dir",
+            str(tmp_path / "reports"),
+            "--retries",
+            "1",
+            *extra,
+        ]
+    )
 
 
 def test_conformant_server_passes_everything(good_stub: StubServer, tmp_path: Path, capsys) -> None:
@@ -29,7 +43,9 @@ def test_conformant_server_passes_everything(good_stub: StubServer, tmp_path: Pa
     report = load_report(tmp_path / "reports")
     assert report["version"] == 1 and report["openai_version"]
     assert [(r["key"]["scenario"], r["key"]["mode"]) for r in report["runs"]] == [
-        (s, m) for s in ("weather_sf", "two_cities", "boiling_point", "choice_none") for m in ("nonstream", "stream")
+        (s, m)
+        for s in ("weather_sf", "two_cities", "boiling_point", "choice_none")
+        for m in ("nonstream", "stream")
     ]
     assert {r["outcome"] for r in report["runs"]} == {"pass"}
     weather = report["runs"][0]
@@ -62,8 +78,14 @@ def test_broken_rules_are_reported_as_failures(brk: str, check: str, tmp_path: P
     assert check in {f["check"] for f in run["findings"] if f["severity"] == "violation"}
 
 
-@pytest.mark.parametrize(("brk", "check"), [("no_index", "stream.index"), ("repeat_header", "stream.header_repeated"),
-                                            ("no_finish_reason", "stream.finish_reason")])
+@pytest.mark.parametrize(
+    ("brk", "check"),
+    [
+        ("no_index", "stream.index"),
+        ("repeat_header", "stream.header_repeated"),
+        ("no_finish_reason", "stream.finish_reason"),
+    ],
+)
 def test_broken_stream_rules(brk: str, check: str, tmp_path: Path) -> None:
     with StubServer(oracle(), breaks={brk}) as stub:
         assert run_cli(stub, tmp_path, "-k", "weather_sf", "--stream", "on") == 1
@@ -79,7 +101,9 @@ def test_missing_done_is_only_a_warning(tmp_path: Path) -> None:
     assert [f["severity"] for f in run["findings"] if f["check"] == "stream.done"] == ["warning", "warning"]
 
 
-@pytest.mark.parametrize(("status", "kind"), [(400, "bad_request"), (429, "rate_limited"), (500, "server_error")])
+@pytest.mark.parametrize(
+    ("status", "kind"), [(400, "bad_request"), (429, "rate_limited"), (500, "server_error")]
+)
 def test_http_errors_are_errors_not_failures(status: int, kind: str, tmp_path: Path, capsys) -> None:
     from harness.stub import Fault
 
@@ -103,8 +127,12 @@ def test_record_then_replay_offline_gives_same_verdicts(tmp_path: Path, monkeypa
     text = (cassettes / "adhoc/stubby/weather_sf.yaml").read_text()
     assert "!!" not in text  # bodies are stored as readable text, not binary or tagged objects
     first = yaml.safe_load(text)["interactions"][0]
-    assert "San Francisco" in json.loads(first["response"]["body"]["string"])["choices"][0]["message"][
-        "tool_calls"][0]["function"]["arguments"]
+    assert (
+        "San Francisco"
+        in json.loads(first["response"]["body"]["string"])["choices"][0]["message"]["tool_calls"][0][
+            "function"
+        ]["arguments"]
+    )
 
     def no_network(*args, **kwargs):
         raise AssertionError(f"replay opened a network connection: {args}")
@@ -113,21 +141,47 @@ def test_record_then_replay_offline_gives_same_verdicts(tmp_path: Path, monkeypa
     monkeypatch.setattr(socket, "create_connection", no_network)
     for p in (tmp_path / "reports").glob("*.json"):
         p.unlink()
-    assert main(["run", "--base-url", base_url, "--model", "stubby", "--scenarios", str(SCENARIOS),
-                 "--report-dir", str(tmp_path / "reports"), "--record-mode", "none",
-                 "--cassette-dir", str(cassettes)]) == 1
+    assert (
+        main(
+            [
+                "run",
+                "--base-url",
+                base_url,
+                "--model",
+                "stubby",
+                "--scenarios",
+                str(SCENARIOS),
+                "--report-dir",
+                str(tmp_path / "reports"),
+                "--record-mode",
+                "none",
+                "--cassette-dir",
+                str(cassettes),
+            ]
+        )
+        == 1
+    )
     replayed = load_report(tmp_path / "reports")
     assert {r["provenance"] for r in replayed["runs"]} == {"replayed"}
-    assert [(r["key"], r["outcome"], sorted(f["check"] for f in r["findings"])) for r in replayed["runs"]] == [
-        (r["key"], r["outcome"], sorted(f["check"] for f in r["findings"])) for r in recorded["runs"]
-    ]
+    assert [
+        (r["key"], r["outcome"], sorted(f["check"] for f in r["findings"])) for r in replayed["runs"]
+    ] == [(r["key"], r["outcome"], sorted(f["check"] for f in r["findings"])) for r in recorded["runs"]]
     assert all(t["latency_s"] is None for r in replayed["runs"] for t in r["turns"])
 
 
 def test_missing_key_is_one_clear_line(tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.delenv("GENERALCOMPUTE_API_KEY", raising=False)
-    code = main(["run", "--provider", "generalcompute", "--scenarios", str(SCENARIOS),
-                 "--cassette-dir", str(tmp_path / "none")])
+    code = main(
+        [
+            "run",
+            "--provider",
+            "generalcompute",
+            "--scenarios",
+            str(SCENARIOS),
+            "--cassette-dir",
+            str(tmp_path / "none"),
+        ]
+    )
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "GENERALCOMPUTE_API_KEY is not set" in err[0]
@@ -138,7 +192,9 @@ def test_unknown_provider_suggests(capsys) -> None:
     assert "did you mean 'generalcompute'" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("path", sorted(p for p in BAD.glob("*.yaml") if p.name != "tools.yaml"), ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "path", sorted(p for p in BAD.glob("*.yaml") if p.name != "tools.yaml"), ids=lambda p: p.stem
+)
 def test_bad_scenario_golden_messages(path: Path, capsys, monkeypatch) -> None:
     monkeypatch.chdir(Path(__file__).parents[1])
     assert main(["validate", str(path.relative_to(Path(__file__).parents[1]))]) == 2

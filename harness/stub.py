@@ -371,6 +371,9 @@ class _HTTPServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
+STOP_GRACE_S = 2.0
+
+
 class StubServer:
     """An OpenAI-compatible server on a free loopback port; a context manager, or start()/stop().
 
@@ -403,6 +406,7 @@ class StubServer:
         self.max_in_flight = 0
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)  # notified whenever a request finishes
         self._stopping = threading.Event()
         self._connections: set[socket.socket] = set()
         self._httpd: _HTTPServer | None = None
@@ -449,6 +453,8 @@ class StubServer:
                     conn.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
+            # A client may hold its whole answer before the handler has counted itself out.
+            self._idle.wait_for(lambda: self.in_flight == 0, timeout=STOP_GRACE_S)
         self._httpd.server_close()
         self._httpd = None
 
@@ -476,6 +482,7 @@ class StubServer:
     def _leave(self) -> None:
         with self._lock:
             self.in_flight -= 1
+            self._idle.notify_all()
 
 
 class _Handler(BaseHTTPRequestHandler):

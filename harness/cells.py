@@ -1,10 +1,12 @@
 """Cells: the trials of one provider/model x scenario x mode, and what repeating them says.
 
-One answer is an anecdote. With `--trials N` every cell holds N runs, and a cell is `pass` (every judged
-trial passed), `fail`/`error` (none did), or `flaky` (some did) — flaky is kept apart from failing so a
-model that sometimes gets it right is not reported as one that never does. pass^k is the chance that k
-independent trials of a cell all pass (the tau-bench measure of consistency), estimated without bias
-from n >= k trials with c passes as C(c, k) / C(n, k) and averaged over cells.
+One answer is an anecdote. With `--trials N` every cell holds N runs, and a cell is `pass` (every
+verdict a pass), `fail` (none), or `flaky` (both) — flaky is kept apart from failing so a model that
+sometimes gets it right is not reported as one that never does. Errors are not verdicts: a trial the
+provider could not answer says nothing about the model, so a cell is `error` only when no trial reached a
+verdict. pass^k is the chance that k independent trials of a cell all pass (the tau-bench measure of
+consistency), estimated without bias from n >= k verdicts with c passes as C(c, k) / C(n, k) and
+averaged over cells.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from dataclasses import dataclass
 from math import comb
 from typing import Literal
 
-from harness.models import CellSummary, RunResult
+from harness.models import CellSummary, Mode, RunResult
 
-CellKey = tuple[str, str, str, str]  # provider, model, scenario, mode
+CellKey = tuple[str, str, str, Mode]  # provider, model, scenario, mode
 State = Literal["pass", "fail", "error", "flaky", "skip"]
 
 
@@ -55,18 +57,9 @@ class Cell:
 
     @property
     def state(self) -> State:
-        if self.judged == 0:
-            return "skip"
-        if self.passed == self.judged:
-            return "pass"
-        if self.passed:
-            return "flaky"
-        return "fail" if self.failed else "error"
-
-    @property
-    def score(self) -> str:
-        text = f"{self.passed}/{self.judged}" if self.judged else "skip"
-        return f"{self.state} {text}" if self.state not in ("pass", "skip") else text
+        if self.verdicts:
+            return "pass" if self.passed == self.verdicts else "flaky" if self.passed else "fail"
+        return "error" if self.errored else "skip"
 
 
 def _reason(run: RunResult) -> str:
@@ -87,10 +80,16 @@ def cells(runs: Iterable[RunResult]) -> dict[CellKey, Cell]:
     return table
 
 
-def pass_hat_k(table: Iterable[Cell], k: int) -> float | None:
-    """Mean over cells with at least k verdicts (errors are not verdicts) of C(passed, k) / C(n, k)."""
-    estimates = [comb(c.passed, k) / comb(c.verdicts, k) for c in table if k >= 1 and c.verdicts >= k]
-    return sum(estimates) / len(estimates) if estimates else None
+def pass_hat_k(table: Iterable[Cell], k: int) -> tuple[float, int] | None:
+    """The mean of C(passed, k) / C(n, k) over cells with n >= k verdicts, and how many cells that is.
+
+    Cells with fewer verdicts (fewer trials, or trials lost to errors) are left out rather than guessed;
+    the count says how much of the row the figure rests on.
+    """
+    if k < 1:
+        raise ValueError("k must be at least 1")
+    estimates = [comb(c.passed, k) / comb(c.verdicts, k) for c in table if c.verdicts >= k]
+    return (sum(estimates) / len(estimates), len(estimates)) if estimates else None
 
 
 def summaries(runs: Iterable[RunResult]) -> list[CellSummary]:
@@ -100,7 +99,7 @@ def summaries(runs: Iterable[RunResult]) -> list[CellSummary]:
             provider=provider,
             model=model,
             scenario=scenario,
-            mode=mode,  # type: ignore[arg-type]
+            mode=mode,
             family=cell.family,
             state=cell.state,
             passed=cell.passed,

@@ -306,6 +306,14 @@ def check_legacy(ex: Exchange) -> Iterator[Finding]:
                                         "; it has no id, so a tool result cannot reference it"))
 
 
+def _named_choice(request: dict[str, Any]) -> str | None:
+    """The function a `tool_choice: {"type": "function", "function": {"name": ...}}` forces, if any."""
+    choice = request.get("tool_choice")
+    function = choice.get("function") if isinstance(choice, dict) else None
+    name = function.get("name") if isinstance(function, dict) else None
+    return name if isinstance(name, str) else None
+
+
 @CHECKS.register("finish_reason")
 def check_finish_reason(ex: Exchange) -> Iterator[Finding]:
     reason = ex.reply.finish_reason
@@ -313,7 +321,8 @@ def check_finish_reason(ex: Exchange) -> Iterator[Finding]:
     if reason is None and ex.stream is not None:
         return  # a stream that never says why it ended: stream.finish_reason
     legacy_only = bool(calls) and all(f.legacy for f in ex.calls)
-    if calls and reason == "stop" and isinstance(ex.request.get("tool_choice"), dict):
+    forced = _named_choice(ex.request)
+    if calls and reason == "stop" and forced is not None and all(c.name == forced for c in calls):
         # OpenAI itself ends a call forced by a named tool_choice with "stop" (vLLM aligned to it), so the
         # reference behaviour is not a breach; clients that branch on finish_reason still miss the call.
         yield Finding(check="finish_reason", severity="warning", expected="tool_calls", actual=reason,

@@ -73,7 +73,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--report-dir", default="reports")
     run.add_argument("--concurrency", type=int, default=4, help="runs in flight per provider")
     run.add_argument("--timeout", type=float, default=120.0, help="seconds per request")
-    run.add_argument("--retries", type=int, default=3, help="tries per request on 408/429/5xx/timeouts")
+    run.add_argument(
+        "--retries",
+        type=int,
+        default=3,
+        help="tries per request on transport failures and retryable statuses (408/429/5xx unless the "
+        "provider's retry_statuses say otherwise)",
+    )
     run.add_argument(
         "--retry-base-delay",
         type=float,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from harness.cells import Cell, CellKey, cells
+from harness.cells import Cell, CellKey, State, cells
 from harness.models import Report
 
 ChangeKind = Literal["regression", "fix", "flaky", "changed", "new", "removed"]
@@ -40,8 +40,8 @@ class Change:
 
     @property
     def transition(self) -> str:
-        old = self.old.score if self.old else "—"
-        new = self.new.score if self.new else "—"
+        old = score(self.old) if self.old else "—"
+        new = score(self.new) if self.new else "—"
         return f"{old} → {new}"
 
     @property
@@ -62,8 +62,25 @@ class Diff:
         return bool(self.of("regression")) or (max_flaky is not None and self.flaky_now > max_flaky)
 
 
+def seen(cell: Cell) -> State:
+    """The cell as users of the provider saw it: here an error is as bad as a failure (see above)."""
+    if cell.judged == 0:
+        return "skip"
+    if cell.passed == cell.judged:
+        return "pass"
+    if cell.passed:
+        return "flaky"
+    return "fail" if cell.failed else "error"
+
+
+def score(cell: Cell) -> str:
+    text = f"{cell.passed}/{cell.judged}" if cell.judged else "skip"
+    state = seen(cell)
+    return f"{state} {text}" if state not in ("pass", "skip") else text
+
+
 def _classify(old: Cell, new: Cell) -> ChangeKind | None:
-    before, after = old.state, new.state
+    before, after = seen(old), seen(new)
     if before == "pass" and after in ("fail", "error"):
         return "regression"
     if after == "flaky" and (before != "flaky" or old.passed * new.judged != new.passed * old.judged):
@@ -77,7 +94,7 @@ def _classify(old: Cell, new: Cell) -> ChangeKind | None:
 
 def diff_reports(old: Report, new: Report) -> Diff:
     before, after = cells(old.runs), cells(new.runs)
-    result = Diff(flaky_now=sum(c.state == "flaky" for c in after.values()))
+    result = Diff(flaky_now=sum(seen(c) == "flaky" for c in after.values()))
     for key, cell in after.items():
         if key not in before:
             result.changes.append(Change("new", key, None, cell))

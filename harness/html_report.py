@@ -16,7 +16,7 @@ from html import escape
 from typing import Any
 
 from harness.models import Finding, Report, RunResult, Turn
-from harness.report import live_latencies, outcome_counts, score_cell, wire_cell
+from harness.report import live_latencies, outcome_counts, score_cell, table_rows, wire_cell
 from harness.spec import FAMILIES
 
 CSS = """
@@ -82,7 +82,11 @@ def _groups(report: Report) -> dict[str, list[tuple[int, RunResult]]]:
 
 def _matrix(report: Report) -> str:
     columns = [*FAMILIES, "streaming", "wire"]
-    head = "".join(f"<th>{_e(c)}</th>" for c in ["provider/model", *columns])
+    # pass^k and cost, when the terminal table has them, come as it computes them.
+    headers, table = table_rows(report)
+    extra = [h for h in headers if h.startswith("pass^") or h == "cost"]
+    extra_values = {row[0]: [row[headers.index(h)] for h in extra] for row in table}
+    head = "".join(f"<th>{_e(c)}</th>" for c in ["provider/model", *columns, *extra])
     rows = []
     for name, indexed in _groups(report).items():
         cells = [f"<th>{_e(name)}</th>"]
@@ -105,6 +109,7 @@ def _matrix(report: Report) -> str:
                 f'<td class="cell {css}" tabindex="0" data-runs="{ids}" data-title="{_e(title)}">'
                 f"{_e(text)}</td>"
             )
+        cells += [f'<td class="cell c-empty">{_e(v)}</td>' for v in extra_values.get(name, [])]
         rows.append("<tr>" + "".join(cells) + "</tr>")
     legend = (
         '<p class="meta"><span class="badge c-pass">✓ all pass</span>'

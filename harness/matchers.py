@@ -32,10 +32,8 @@ def values_equal(expected: Any, actual: Any, *, normalize: bool = False) -> bool
     """Equality that accepts an int where a number is expected but never confuses booleans with numbers."""
     if isinstance(expected, bool) or isinstance(actual, bool):
         return isinstance(expected, bool) and isinstance(actual, bool) and expected == actual
-    if isinstance(expected, int) and isinstance(actual, int):
-        return expected == actual  # exact: ids above 2**53 must not collide as floats do
     if isinstance(expected, int | float) and isinstance(actual, int | float):
-        return float(expected) == float(actual)
+        return expected == actual  # exact, even above 2**53 and for ints too large for a float
     if isinstance(expected, str) and isinstance(actual, str):
         return normalize_text(expected) == normalize_text(actual) if normalize else expected == actual
     if isinstance(expected, list) and isinstance(actual, list):
@@ -47,6 +45,14 @@ def values_equal(expected: Any, actual: Any, *, normalize: bool = False) -> bool
             values_equal(expected[k], actual[k], normalize=normalize) for k in expected
         )
     return bool(expected == actual) and type(expected) is type(actual)
+
+
+def _finite(value: int | float) -> bool:
+    """False for NaN, infinities and integers too large for a float (a model can write 10**400 in JSON)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def lookup(data: Any, path: str) -> Any:
@@ -86,8 +92,8 @@ def check_argument(
             return f"key '{key}': expected {wanted!r} (from {ref.tool} result '{ref.path}'), got {value!r}"
         return None
     if spec.approx is not None:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            return f"key '{key}': expected a number near {spec.approx}, got {value!r}"
+        if isinstance(value, bool) or not isinstance(value, int | float) or not _finite(value):
+            return f"key '{key}': expected a number near {spec.approx}, got {value!r:.80}"
         if abs(value - spec.approx) > spec.tolerance:
             return f"key '{key}': expected {spec.approx} ± {spec.tolerance}, got {value!r}"
         return None
@@ -153,11 +159,14 @@ def assign_calls(
     those, pairs specs with calls of their own tool, so the messages name the wrong arguments rather than
     a tool mix-up, whatever order the calls came in.
     """
-    table = [[check_call(s, c, resolve) for c in calls] for s in specs]
+    # Calls are searched in a canonical order, so ties between equally good pairings (two wrong cities
+    # for two get_weather specs) are broken the same way whatever order the calls arrived in.
+    order = sorted(range(len(calls)), key=lambda j: (calls[j].name or "", calls[j].arguments_raw or ""))
+    table = [[check_call(spec, calls[j], resolve) for j in order] for spec in specs]
     failing = len(specs) + 1  # one failing spec outweighs every name mismatch together
     weight = [
-        [0 if not table[i][j] else failing + (calls[j].name != s.name) for j in range(len(calls))]
-        for i, s in enumerate(specs)
+        [0 if not table[i][k] else failing + (calls[j].name != spec.name) for k, j in enumerate(order)]
+        for i, spec in enumerate(specs)
     ]
     best: tuple[int, list[int | None]] | None = None
 
@@ -175,13 +184,13 @@ def assign_calls(
 
     search(0, frozenset(), [], 0)
     assert best is not None
-    matched = {j for j in best[1] if j is not None}
-    unused = [j for j in range(len(calls)) if j not in matched]
+    matched = {k for k in best[1] if k is not None}
+    unused = [k for k in range(len(calls)) if k not in matched]
     problems: list[str] = []
-    for i, j in enumerate(best[1]):
-        if j is not None:
-            problems += table[i][j]
+    for i, k in enumerate(best[1]):
+        if k is not None:
+            problems += table[i][k]
             continue
-        nearest = min((table[i][k] for k in unused), key=len, default=None)
+        nearest = min((table[i][u] for u in unused), key=len, default=None)
         problems += nearest or [f"expected a call to '{specs[i].name}', but no unmatched call is left"]
-    return problems, unused
+    return problems, sorted(order[k] for k in unused)

@@ -11,7 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-REPORT_VERSION = 1
+# 2: cells, and token usage and cost per run (a version-1 report still reads: the new fields default).
+REPORT_VERSION = 2
 
 Severity = Literal["violation", "warning"]
 Outcome = Literal["pass", "fail", "error", "skip"]
@@ -183,5 +184,6 @@ class Report(BaseModel):
     git_revision: str | None = None
     targets: list[TargetInfo] = Field(default_factory=list)
     runs: list[RunResult] = Field(default_factory=list)
-    # Derived from `runs` (harness.cells.summaries) when the report is built, for readers of the JSON.
+    # Derived from `runs` (harness.cells.summaries) when the report is built, for readers of the JSON;
+    # the harness itself (table, diff) always recomputes cells from `runs`.
     cells: list[CellSummary] = Field(default_factory=list)

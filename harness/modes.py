@@ -5,7 +5,9 @@ between deltas, a renamed tool). When a scenario ran in both modes, the turns wh
 apart from streaming are compared by shape — the multiset of tool names with their argument keys, not
 values, since a sampling model may pick other values — and the first difference is a warning on the
 streamed run. Later turns are compared only while the conversations stay the same: once the answers
-differ, so do the next requests, and a difference there proves nothing.
+differ, so do the next requests, and a difference there proves nothing. With several trials a streamed
+run is flagged only when no non-streamed trial of the same scenario answered in its shape, so a model
+that varies between trials is not mistaken for a streaming defect.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from harness.models import Finding, Reply, RunKey, RunResult, Turn
+from harness.models import Finding, Reply, RunResult, Turn
 
 CHECK = "stream.shape_mismatch"
 _STREAM_ONLY_FIELDS = ("stream", "stream_options")
@@ -73,15 +75,29 @@ def mismatch(nonstream: RunResult, stream: RunResult) -> Finding | None:
 
 
 def flag_mode_mismatches(runs: Iterable[RunResult]) -> list[RunResult]:
-    """The runs, with a warning added to each streamed run whose calls differ from its non-streamed twin."""
-    runs = list(runs)
-    by_key: dict[RunKey, RunResult] = {r.key: r for r in runs}
+    """The runs, each streamed one with a warning when its calls differ from every non-streamed twin.
+
+    Earlier warnings are dropped and found again, so flagging a merged report reflects its own runs.
+    """
+    runs = [_without_warning(r) for r in runs]
+    twins: dict[tuple[str, str, str], list[RunResult]] = {}
+    for run in runs:
+        if run.key.mode == "nonstream":
+            twins.setdefault((run.key.provider, run.key.model, run.key.scenario), []).append(run)
     flagged: list[RunResult] = []
     for run in runs:
-        if run.key.mode == "stream" and not any(f.check == CHECK for f in run.findings):
-            twin = by_key.get(run.key.model_copy(update={"mode": "nonstream"}))
-            found = mismatch(twin, run) if twin is not None else None
-            if found is not None:
-                run = run.model_copy(update={"findings": [*run.findings, found]})
-        flagged.append(run)
+        found = None
+        if run.key.mode == "stream":
+            differences = [
+                mismatch(t, run) for t in twins.get((run.key.provider, run.key.model, run.key.scenario), [])
+            ]
+            if differences and all(differences):
+                found = differences[0]
+        flagged.append(run if found is None else run.model_copy(update={"findings": [*run.findings, found]}))
     return flagged
+
+
+def _without_warning(run: RunResult) -> RunResult:
+    if not any(f.check == CHECK for f in run.findings):
+        return run
+    return run.model_copy(update={"findings": [f for f in run.findings if f.check != CHECK]})

@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
 
 import yaml
@@ -47,7 +47,7 @@ class ProviderSpec(BaseModel):
     concurrency: int | None = None
     # HTTP statuses worth another try (default: 408, 429, 500, 502, 503, 504). A deterministic server
     # repeats its answer, so for it only transport failures are retried: `retry_statuses: []`.
-    retry_statuses: list[int] | None = None
+    retry_statuses: list[Annotated[int, Field(ge=400, le=599)]] | None = None
 
 
 class RegistryFile(BaseModel):

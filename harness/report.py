@@ -132,15 +132,20 @@ def _p50(runs: list[RunResult]) -> str:
 
 
 def _pass_hat_k(runs: list[RunResult], k: int) -> str:
-    value = pass_hat_k(cells(runs).values(), k)
-    return "–" if value is None else f"{value:.0%}"
+    """`50%`, or `50% (3/4 cells)` when some cells have fewer than k verdicts and are left out."""
+    table = cells(runs)
+    found = pass_hat_k(table.values(), k)
+    if found is None:
+        return "–"
+    value, used = found
+    return f"{value:.0%}" + (f" ({used}/{len(table)} cells)" if used < len(table) else "")
 
 
 def table_rows(report: Report) -> tuple[list[str], list[list[str]]]:
     """One row per provider/model; with several trials, a pass^k column (k = the number of trials), and
-    with prices in the registry, the cost of the reported token usage."""
+    with prices in the registry, the cost of the token usage of live and recorded runs."""
     trials = max((run.key.trial for run in report.runs), default=1)
-    priced = any(run.cost_usd is not None for run in report.runs)
+    priced = any(run.cost_usd is not None and run.provenance != "replayed" for run in report.runs)
     headers = ["provider/model", *FAMILIES, "streaming", "wire", "p50"]
     if trials > 1:
         headers.append(f"pass^{trials}")
@@ -156,8 +161,8 @@ def table_rows(report: Report) -> tuple[list[str], list[list[str]]]:
         row += [score_cell([r for r in runs if r.key.mode == "stream"]), wire_cell(runs), _p50(runs)]
         if trials > 1:
             row.append(_pass_hat_k(runs, trials))
-        if priced:
-            costs = [r.cost_usd for r in runs if r.cost_usd is not None]
+        if priced:  # what this run spent: replayed traffic costs nothing, whatever its recording did
+            costs = [r.cost_usd for r in runs if r.cost_usd is not None and r.provenance != "replayed"]
             row.append(f"${sum(costs):.4f}" if costs else "–")
         rows.append(row)
     return headers, rows
@@ -214,7 +219,8 @@ def merge_reports(shards: Iterable[Report]) -> tuple[Report, list[RunResult]]:
 
     Targets are united per provider (models in first-seen order); runs are concatenated, and when two
     shards hold the same run key the later shard wins, keeping the earlier run's position. The merged
-    report carries the newest shard's creation time and the first shard's versions.
+    report carries the newest shard's creation time and the first shard's versions. Stream/non-stream
+    warnings are found again over the merged runs.
     """
     shards = list(shards)
     if not shards:
@@ -236,7 +242,7 @@ def merge_reports(shards: Iterable[Report]) -> tuple[Report, list[RunResult]]:
         update={
             "created": max(s.created for s in shards),
             "targets": list(targets.values()),
-            "runs": list(runs.values()),
+            "runs": flag_mode_mismatches(runs.values()),
             "cells": summaries(runs.values()),
         }
     )

@@ -63,20 +63,28 @@ class RunConfig:
 
 
 def _count_usage(result: RunResult, price: Price | None) -> None:
-    """Token counts from the `usage` the provider reported, and their cost at the registry's prices."""
-    usages = [t.reply.usage for t in result.turns if t.reply is not None and t.reply.usage]
-    if not usages:
+    """Token counts from the `usage` every answered turn reported, and their cost at the registry's prices.
+
+    All or nothing: when a turn reported no usage (or no integer counts), a sum would understate the run,
+    so the counts and the cost stay unknown.
+    """
+    replies = [t.reply for t in result.turns if t.reply is not None]
+    counts = [_token_counts(r.usage or {}) for r in replies]
+    if not counts or None in counts:
         return
-
-    def total(field: str) -> int:
-        values = [u.get(field) for u in usages]
-        return sum(v for v in values if isinstance(v, int) and not isinstance(v, bool))
-
-    result.prompt_tokens, result.completion_tokens = total("prompt_tokens"), total("completion_tokens")
+    result.prompt_tokens = sum(c[0] for c in counts if c is not None)
+    result.completion_tokens = sum(c[1] for c in counts if c is not None)
     if price is not None:
         result.cost_usd = (
             result.prompt_tokens * price.input_per_mtok + result.completion_tokens * price.output_per_mtok
         ) / 1e6
+
+
+def _token_counts(usage: dict[str, Any]) -> tuple[int, int] | None:
+    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    if type(prompt) is int and type(completion) is int:  # not bool, not float, not missing
+        return prompt, completion
+    return None
 
 
 def plan(

@@ -1,13 +1,9 @@
 """The `sdk.parse` check: validate a response with the openai SDK's own pydantic types.
 
-The other wire checks each judge one rule of the contract; this one asks the reference client
-itself, by running `ChatCompletion.model_validate` on a body or `ChatCompletionChunk.model_validate`
-on every chunk of a stream, and reports what that validation really rejects. It is the only code
-that needs the SDK's models and pydantic's `ValidationError`, so it lives apart from `checks.py`.
-
-This module imports nothing from `checks.py` (it reads an exchange through the small `Judged`
-protocol), so there is no import cycle: `checks.py` imports `check_sdk_parse` and registers it in
-`CHECKS` under the id "sdk.parse", and shares `spans` for naming chunk numbers.
+The other wire checks each judge one rule of the contract; this one asks the reference client itself,
+through `ChatCompletion.model_validate` on a body or `ChatCompletionChunk.model_validate` on every chunk,
+and reports what it really rejects where a tool-calling client reads. It reads an exchange through the
+small `Judged` protocol so that `checks.py` can register it without an import cycle.
 """
 
 from __future__ import annotations

@@ -52,7 +52,8 @@ class ArgSpec(Strict):
 
     @model_validator(mode="after")
     def _one_matcher(self) -> ArgSpec:
-        given = [name for name in MATCHERS if getattr(self, name) not in (None, False)]
+        unset = (None, False)  # by identity: `approx: 0` is a matcher, though 0 == False
+        given = [name for name in MATCHERS if not any(getattr(self, name) is u for u in unset)]
         if len(given) > 1:
             raise ValueError(f"give one matcher per argument, not {' and '.join(given)}")
         return self

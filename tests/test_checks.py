@@ -191,6 +191,9 @@ def test_stop_after_a_named_tool_choice_is_only_a_warning() -> None:
     assert ids(judge(response(call(), finish="length"), named)) == {"finish_reason"}  # cut off: a breach
     required = {**named, "tool_choice": "required"}
     assert ids(judge(response(call(), finish="stop"), required)) == {"finish_reason"}
+    other = {**named, "tool_choice": {"type": "function", "function": {"name": "now"}}}
+    assert ids(judge(response(call(), finish="stop"), other)) == {"finish_reason"}  # not the forced tool
+    assert ids(judge(response(call(name=None), finish="stop"))) >= {"finish_reason"}  # no choice, no name
 
 
 def test_tool_calls_finish_reason_without_calls() -> None:

@@ -41,7 +41,7 @@ def test_conformant_server_passes_everything(good_stub: StubServer, tmp_path: Pa
     out = capsys.readouterr().out
     assert "adhoc/stubby" in out and "✓ 2/2" in out and "8 pass" in out
     report = load_report(tmp_path / "reports")
-    assert report["version"] == 1 and report["openai_version"]
+    assert report["version"] == 2 and report["openai_version"]
     assert [(r["key"]["scenario"], r["key"]["mode"]) for r in report["runs"]] == [
         (s, m)
         for s in ("weather_sf", "two_cities", "boiling_point", "choice_none")

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.cells import cells
 from harness.cli import main
-from harness.diff import cells, diff_reports, render_markdown, render_text
+from harness.diff import diff_reports, render_markdown, render_text, score, seen
 from harness.models import ErrorInfo, Finding, Outcome, Report, RunKey, RunResult, TargetInfo
 from harness.report import merge_reports, read_report
 
@@ -55,14 +56,20 @@ def test_trials_are_aggregated_per_cell() -> None:
         ]
     )
     flaky, stream = table[("p", "m1", "a", "nonstream")], table[("p", "m1", "a", "stream")]
-    assert (flaky.passed, flaky.judged, flaky.skipped, flaky.state, flaky.score) == (
+    assert (flaky.passed, flaky.judged, flaky.skipped, seen(flaky), score(flaky)) == (
         1,
         2,
         1,
         "flaky",
         "flaky 1/2",
     )
-    assert (stream.state, stream.score) == ("pass", "1/1")
+    assert (seen(stream), score(stream)) == ("pass", "1/1")
+
+
+def test_for_the_diff_an_error_beside_a_pass_is_flaky_but_not_for_the_model() -> None:
+    [cell] = cells([run("a", "pass"), run("a", "error", trial=2)]).values()
+    assert (seen(cell), score(cell)) == ("flaky", "flaky 1/2")  # what users of the provider saw
+    assert cell.state == "pass"  # every verdict on the model was a pass
 
 
 def test_every_kind_of_change_is_classified() -> None:

@@ -22,8 +22,21 @@ FAST = ["--retry-base-delay", "0.01", "--retry-max-delay", "0.05"]
 
 
 def run_cli(stub: StubServer, tmp_path: Path, *extra: str) -> int:
-    return main(["run", "--base-url", stub.base_url, "--model", "stubby", "--scenarios", str(SCENARIOS),
-                 "--report-dir", str(tmp_path / "reports"), *FAST, *extra])
+    return main(
+        [
+            "run",
+            "--base-url",
+            stub.base_url,
+            "--model",
+            "stubby",
+            "--scenarios",
+            str(SCENARIOS),
+            "--report-dir",
+            str(tmp_path / "reports"),
+            *FAST,
+            *extra,
+        ]
+    )
 
 
 def complete(tmp_path: Path, capsys: pytest.CaptureFixture[str], planned: int) -> dict[str, Any]:
@@ -65,7 +78,9 @@ def test_transient_503_passes_after_retries(tmp_path: Path, capsys) -> None:
     run = only_run(tmp_path, capsys)
     assert run["outcome"] == "pass"
     assert [n.split(";")[0] for n in run["turns"][0]["retries"]] == [
-        "try 1: server_error (HTTP 503, stub fault)", "try 2: server_error (HTTP 503, stub fault)"]
+        "try 1: server_error (HTTP 503, stub fault)",
+        "try 2: server_error (HTTP 503, stub fault)",
+    ]
 
 
 def test_transient_read_timeout_passes_after_a_retry(tmp_path: Path, capsys) -> None:
@@ -93,8 +108,12 @@ def test_persistent_500_is_a_server_error_after_all_tries(tmp_path: Path, capsys
 def test_persistent_read_timeout_is_a_timeout_error(tmp_path: Path, capsys) -> None:
     with StubServer(oracle(), faults=[Fault("timeout", seconds=5, every=True)]) as stub:
         started = time.monotonic()
-        assert run_cli(stub, tmp_path, "-k", "weather_sf", "--stream", "on", "--timeout", "0.2",
-                       "--retries", "2") == 1
+        assert (
+            run_cli(
+                stub, tmp_path, "-k", "weather_sf", "--stream", "on", "--timeout", "0.2", "--retries", "2"
+            )
+            == 1
+        )
         assert time.monotonic() - started < 3
         assert len(stub.requests) == 2
     run = only_run(tmp_path, capsys)
@@ -182,13 +201,19 @@ def test_unknown_finish_reason_on_plain_text_breaks_sdk_types(stream: str, tmp_p
     run = only_run(tmp_path, capsys)
     assert run["outcome"] == "fail" and run["turns"][0]["reply"]["finish_reason"] == "end_turn"
     assert [(f["check"], f["actual"]) for f in run["findings"] if f["severity"] == "violation"] == [
-        ("sdk.parse", "end_turn")]
+        ("sdk.parse", "end_turn")
+    ]
 
 
 @pytest.mark.parametrize(
     ("status", "kind"),
-    [(400, "bad_request"), (401, "unauthorized"), (403, "unauthorized"), (404, "not_found"),
-     (422, "bad_request")],
+    [
+        (400, "bad_request"),
+        (401, "unauthorized"),
+        (403, "unauthorized"),
+        (404, "not_found"),
+        (422, "bad_request"),
+    ],
 )
 def test_client_errors_are_never_retried(status: int, kind: str, tmp_path: Path, capsys) -> None:
     with StubServer(oracle(), faults=[Fault("status", status=status, every=True)]) as stub:
@@ -200,15 +225,20 @@ def test_client_errors_are_never_retried(status: int, kind: str, tmp_path: Path,
 
 def test_a_broken_provider_still_gives_the_whole_table(tmp_path: Path, capsys) -> None:
     """Faults on some requests and not others: every planned run is reported, in plan order."""
-    faults = [Fault("status", status=500, request=1), Fault("reset_midstream", request=2),
-              Fault("html", request=5), Fault("status", status=401, request=7)]
+    faults = [
+        Fault("status", status=500, request=1),
+        Fault("reset_midstream", request=2),
+        Fault("html", request=5),
+        Fault("status", status=401, request=7),
+    ]
     with StubServer(oracle(), faults=faults) as stub:
         assert run_cli(stub, tmp_path, "--concurrency", "1", "--retries", "1") == 1
     report = complete(tmp_path, capsys, 8)
     outcomes = {r["outcome"] for r in report["runs"]}
     assert "error" in outcomes and "pass" in outcomes
     assert [r["key"]["scenario"] for r in report["runs"]] == [
-        s for s in ("weather_sf", "two_cities", "boiling_point", "choice_none") for _ in range(2)]
+        s for s in ("weather_sf", "two_cities", "boiling_point", "choice_none") for _ in range(2)
+    ]
 
 
 # ----------------------------------------------------------------------------------------- deadline
@@ -238,12 +268,14 @@ def test_bad_timing_options_are_usage_errors(tmp_path: Path, capsys) -> None:
     assert "--deadline must be more than 0" in err and "--retry-max-delay must be 0 or more" in err
 
 
-
-def run_deterministic(stub: StubServer, tmp_path: Path, scenario: str) -> dict[str, Any]:
-    """Run one scenario on a registry entry for a server that repeats its answers (`retry_statuses: []`)."""
+def run_deterministic(
+    stub: StubServer, tmp_path: Path, scenario: str, statuses: str = "[]"
+) -> dict[str, Any]:
+    """One scenario on a registry entry naming its retryable statuses (`[]`: a deterministic server)."""
     providers = tmp_path / "providers.yaml"
     providers.write_text(
-        f"providers:\n  fixed:\n    base_url: {stub.base_url}\n    models: [stubby]\n    retry_statuses: []\n"
+        f"providers:\n  fixed:\n    base_url: {stub.base_url}\n    models: [stubby]\n"
+        f"    retry_statuses: {statuses}\n"
     )
     main(["run", "--provider", "fixed", "--providers-file", str(providers), "--scenarios", str(SCENARIOS),
           "--report-dir", str(tmp_path / "reports"), *FAST, "-k", scenario, "--stream", "off"])  # fmt: skip
@@ -263,3 +295,20 @@ def test_provider_without_retry_statuses_still_retries_a_dropped_connection(tmp_
         run = run_deterministic(stub, tmp_path, "boiling_point")
         assert len(stub.requests) == 2
     assert run["outcome"] == "pass" and run["turns"][0]["retries"][0].startswith("try 1: connection")
+
+
+def test_provider_retry_statuses_replace_the_default_list(tmp_path: Path) -> None:
+    faults = [Fault("status", status=503), Fault("status", status=500, every=True)]
+    with StubServer(oracle(), faults=faults) as stub:
+        run = run_deterministic(stub, tmp_path, "weather_sf", "[503]")
+        assert len(stub.requests) == 2  # the 503 is retried, the 500 that follows is not
+    assert run["error"]["status"] == 500 and len(run["turns"][0]["retries"]) == 1
+
+
+def test_retry_statuses_outside_http_errors_are_bad_configuration(tmp_path: Path, capsys) -> None:
+    providers = tmp_path / "providers.yaml"
+    providers.write_text(
+        "providers:\n  fixed:\n    base_url: http://127.0.0.1:9/v1\n    retry_statuses: [200]\n"
+    )
+    assert main(["run", "--provider", "fixed", "--providers-file", str(providers), "--model", "m"]) == 2
+    assert "fixed.retry_statuses.0: Input should be greater than or equal to 400" in capsys.readouterr().err

@@ -224,3 +224,14 @@ def test_page_renders_in_headless_chromium(sample: Report, tmp_path: Path) -> No
     dom = _headless(browser, tmp_path / "profile2", "--dump-dom", page.as_uri()).stdout
     assert "Click a cell of the matrix to see its runs" in dom
     assert len(re.findall(r'<section class="run" id="run-\d+" hidden="">', dom)) == len(sample.runs)
+
+
+def test_matrix_carries_pass_hat_k_and_cost_like_the_table(sample: Report) -> None:
+    runs = [
+        *sample.runs,
+        sample.runs[0].model_copy(update={"key": sample.runs[0].key.model_copy(update={"trial": 2})}),
+        sample.runs[2].model_copy(update={"cost_usd": 0.25}),
+    ]
+    page = render_html(sample.model_copy(update={"runs": runs}))
+    assert "<th>pass^2</th><th>cost</th>" in page
+    assert '<td class="cell c-empty">$0.2500</td>' in page

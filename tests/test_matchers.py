@@ -636,6 +636,7 @@ def test_yaml_refused(text: str, error: str) -> None:
     [
         ("{approx: 3, one_of: [4]}", "one_of and approx"),
         ("{contains: York, present: true}", "contains and present"),
+        ("{approx: 0, one_of: [1]}", "one_of and approx"),  # 0 is falsy but still a matcher
     ],
 )
 def test_two_matchers_for_one_argument_are_refused(text: str, error: str) -> None:
@@ -660,3 +661,31 @@ def test_large_integers_are_compared_exactly() -> None:
 
 def test_approx_rejects_nan() -> None:
     assert check_argument("amount", ArgSpec(approx=3412.8), {"amount": float("nan")}) is not None
+
+
+def test_integers_too_large_for_a_float_are_a_mismatch_not_a_crash() -> None:
+    huge = 10**400
+    assert (
+        check_argument("n", ArgSpec(approx=3), {"n": huge})
+        == f"key 'n': expected a number near 3.0, got {huge!r:.80}"
+    )
+    assert check_argument("n", ArgSpec(one_of=[3.5]), {"n": huge}) is not None
+    assert check_argument("n", ArgSpec(one_of=[huge]), {"n": huge}) is None
+
+
+def test_two_failing_calls_to_one_tool_give_the_same_messages_in_any_order() -> None:
+    specs = [
+        spec("{name: get_weather, arguments: {location: SF}}"),
+        spec("{name: get_weather, arguments: {location: NY}}"),
+    ]
+    calls = [call("get_weather", '{"location": "Paris"}'), call("get_weather", '{"location": "London"}')]
+    first = assign_calls(specs, calls)
+    assert first == assign_calls(specs, calls[::-1])
+    assert len(first[0]) == 2 and first[1] == []
+
+
+def test_unmatched_calls_are_reported_by_their_arrival_position() -> None:
+    specs = [spec("{name: get_weather, arguments: {location: SF}}")]
+    calls = [call("get_weather", '{"location": "Paris"}'), call("get_stock_quote", '{"symbol": "A"}'),
+             call("get_weather", '{"location": "SF"}')]  # fmt: skip
+    assert assign_calls(specs, calls) == ([], [0, 1])

@@ -9,8 +9,9 @@ from conftest import SCENARIOS, load_report
 from oracle import SF, oracle
 
 from harness.cli import main
-from harness.models import Reply, RunKey, RunResult, ToolCall, Turn
+from harness.models import Reply, Report, RunKey, RunResult, ToolCall, Turn
 from harness.modes import CHECK, flag_mode_mismatches
+from harness.report import merge_reports
 from harness.stub import StubServer
 
 
@@ -103,3 +104,28 @@ def test_parallel_calls_in_another_order_have_the_same_shape() -> None:
     plain = result("nonstream", (FIRST, [call("a", "1", x=1), call("b", "2", y=2)]))
     streamed = result("stream", (FIRST, [call("b", "3", y=5), call("a", "4", x=6)]))
     assert not flag_mode_mismatches([plain, streamed])[1].findings
+
+
+def trial(run: RunResult, number: int) -> RunResult:
+    return run.model_copy(update={"key": run.key.model_copy(update={"trial": number})})
+
+
+def test_a_model_that_varies_between_trials_is_not_a_streaming_defect() -> None:
+    plain_1 = result("nonstream", (FIRST, [call("search", "a", q="x")]))
+    plain_2 = trial(result("nonstream", (FIRST, [call("details", "b", id=1)])), 2)
+    streamed_2 = trial(result("stream", (FIRST, [call("search", "c", q="y")])), 2)
+    assert not flag_mode_mismatches([plain_1, plain_2, streamed_2])[2].findings  # trial 1 answered so
+    odd = trial(result("stream", (FIRST, [call("now", "d")])), 2)
+    [found] = flag_mode_mismatches([plain_1, plain_2, odd])[2].findings
+    assert found.check == CHECK
+
+
+def test_merging_shards_split_by_mode_finds_the_mismatch_and_drops_stale_ones() -> None:
+    plain = result("nonstream", (FIRST, [call("search", "a", q="x")]))
+    streamed = result("stream", (FIRST, [call("details", "b", id=1)]))
+    shard = Report(runs=[plain]), Report(runs=[streamed])
+    merged, _ = merge_reports(shard)
+    assert [f.check for f in merged.runs[1].findings] == [CHECK]
+    fixed = result("nonstream", (FIRST, [call("details", "c", id=2)]))  # a later shard replaces the twin
+    remerged, replaced = merge_reports([merged, Report(runs=[fixed])])
+    assert replaced == [plain] and remerged.runs[1].findings == []

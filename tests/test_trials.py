@@ -28,9 +28,9 @@ def test_pass_hat_k_is_the_unbiased_estimate_over_cells() -> None:
         ]
     ).values()
     # a: C(3,2)/C(4,2) = 0.5; b: 1; c has one verdict (errors are not verdicts), so it is left out at k=2
-    assert pass_hat_k(table, 2) == pytest.approx(0.75)
-    assert pass_hat_k(table, 1) == pytest.approx((3 / 4 + 1 + 1) / 3)
-    assert pass_hat_k(table, 4) == pytest.approx(0.5)  # a is out: any fail makes C(3,4) = 0; c is left out
+    assert pass_hat_k(table, 2) == (pytest.approx(0.75), 2)
+    assert pass_hat_k(table, 1) == (pytest.approx((3 / 4 + 1 + 1) / 3), 3)
+    assert pass_hat_k(table, 4) == (pytest.approx(0.5), 2)  # a: any fail makes C(3,4) = 0; c is left out
     assert pass_hat_k(table, 5) is None
 
 
@@ -40,6 +40,18 @@ def test_summaries_mark_flaky_apart_from_failing() -> None:
         ("a", "flaky", 1, 1),
         ("b", "fail", 0, 2),
     ]
+
+
+def test_errors_are_not_verdicts_so_a_pass_beside_an_error_is_not_flaky() -> None:
+    runs = [run("a", "pass"), run("a", "error", trial=2), run("b", "error"), run("b", "error", trial=2)]
+    assert [(s.scenario, s.state) for s in summaries(runs)] == [("a", "pass"), ("b", "error")]
+    assert "flaky" not in render_table(report(*runs))
+
+
+def test_pass_hat_k_says_how_many_cells_it_rests_on() -> None:
+    runs = [run("a", "pass"), run("a", "pass", trial=2), run("b", "pass"), run("b", "error", trial=2)]
+    row = render_table(report(*runs)).splitlines()[-1]
+    assert row.endswith("100% (1/2 cells)")  # b has one verdict: it cannot say anything about pass^2
 
 
 def test_table_counts_flaky_cells_and_adds_pass_hat_k_only_with_trials() -> None:

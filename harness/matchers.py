@@ -98,8 +98,12 @@ def check_argument(
             return f"key '{key}': expected {spec.approx} ± {spec.tolerance}, got {value!r}"
         return None
     if spec.contains is not None:
-        if not isinstance(value, str) or normalize_text(spec.contains) not in normalize_text(value):
-            return f"key '{key}': expected text containing {spec.contains!r}, got {value!r}"
+        # A string contains the text; an array of strings (search terms, tags) has an item that does.
+        texts = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        wanted = normalize_text(spec.contains)
+        if not any(isinstance(t, str) and wanted in normalize_text(t) for t in texts):
+            what = "an item containing" if isinstance(value, list) else "text containing"
+            return f"key '{key}': expected {what} {spec.contains!r}, got {value!r:.120}"
         return None
     if not [a for a in accepted if a != ""]:
         return None  # only "may be omitted" was said: any value that is there is accepted

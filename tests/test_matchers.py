@@ -287,10 +287,25 @@ MATCHER_CASES = [
         id="contains-fail",
     ),
     pytest.param(
+        LOCATION_CONTAINS, '{"location": ["weather", "San Francisco"]}', [], id="contains-array-item-pass"
+    ),
+    pytest.param(
         LOCATION_CONTAINS,
-        '{"location": ["San Francisco"]}',
-        ["get_weather: key 'location': expected text containing 'San Francisco', got ['San Francisco']"],
-        id="contains-non-string-fail",
+        '{"location": ["San", "Francisco"]}',
+        [
+            "get_weather: key 'location': expected an item containing 'San Francisco', "
+            "got ['San', 'Francisco']"
+        ],
+        id="contains-array-no-item-fail",
+    ),
+    pytest.param(
+        LOCATION_CONTAINS,
+        '{"location": {"city": "San Francisco"}}',
+        [
+            "get_weather: key 'location': expected text containing 'San Francisco', "
+            "got {'city': 'San Francisco'}"
+        ],
+        id="contains-object-fail",
     ),
     pytest.param(
         LOCATION_CONTAINS,

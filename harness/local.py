@@ -157,7 +157,9 @@ def _template_file(name: str) -> Iterator[Path]:
 def server_command(model: str, port: int, *, binary: Path, gguf: Path, template: Path | None) -> list[str]:
     """The exact llama-server command line for a model, so a failure can be reproduced by hand."""
     config = _lookup(model)
-    cmd = [str(binary), "--model", str(gguf), "--host", HOST, "--port", str(port), *COMMON_SERVER_ARGS]
+    # --alias: answers name the model as the harness does, not by the .gguf path of this machine.
+    cmd = [str(binary), "--model", str(gguf), "--alias", model, "--host", HOST, "--port", str(port)]
+    cmd += COMMON_SERVER_ARGS
     if template is not None:
         cmd += ["--chat-template-file", str(template)]
     return cmd + list(config.server_args)

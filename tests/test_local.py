@@ -83,7 +83,8 @@ def test_server_command_pins_the_determinism_flags() -> None:
         template=Path("/t"),
     )
     joined = " ".join(cmd)
-    for flag in ("--host 127.0.0.1", "--parallel 1", "--no-cache-prompt", "--seed 42", "--temp 0", "--jinja"):
+    for flag in ("--host 127.0.0.1", "--parallel 1", "--no-cache-prompt", "--seed 42", "--temp 0", "--jinja",
+                 "--alias smollm2-135m-toolprompt"):
         assert flag in joined
     assert cmd[-2:] == ["--chat-template-file", "/t"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -215,3 +216,16 @@ def test_cli_report_needs_exactly_one_source(tmp_path: Path, capsys: pytest.Capt
     assert main(["report"]) == 2
     assert main(["report", a, "--merge", a]) == 2
     assert "give either one REPORT to render or --merge SHARD" in capsys.readouterr().err
+
+
+def test_a_version_1_report_still_reads(tmp_path: Path) -> None:
+    """Version 2 added `cells` and per-run usage/cost; a report written before them loads with defaults."""
+    old = report(run("a", "pass")).model_dump(mode="json", exclude={"cells"})
+    old["version"] = 1
+    for r in old["runs"]:
+        for name in ("prompt_tokens", "completion_tokens", "cost_usd"):
+            del r[name]
+    path = tmp_path / "v1.json"
+    path.write_text(json.dumps(old))
+    loaded = read_report(path)
+    assert loaded.version == 1 and loaded.cells == [] and loaded.runs[0].cost_usd is None

@@ -151,7 +151,12 @@ def open_cassette(path: Path, record_mode: RecordModeName, redact: Redactor) -> 
     if record_mode != "none":  # vcrpy's persister races on mkdir when runs save side by side
         path.parent.mkdir(parents=True, exist_ok=True)
     config = _vcr(redact).get_merged_config(
-        path=str(path), record_mode=record_mode, match_on=["method", "path_only", "json_body"]
+        path=str(path),
+        record_mode=record_mode,
+        match_on=["method", "path_only", "json_body"],
+        # Re-recording a run replaces its cassette: vcrpy would otherwise keep old interactions whose
+        # request changed (a new call id in the history), and a replay would then meet them as extras.
+        drop_unused_requests=record_mode == "all",
     )
     return Cassette.load(**{k: v for k, v in config.items() if k in _CASSETTE_ARGS})
 
@@ -189,6 +194,8 @@ class CassetteTransport(httpx2.BaseTransport):
         return response
 
     def save(self) -> None:
+        if self.cassette.record_mode == RecordMode.ALL and "recorded" not in self.provenance:
+            Path(self.cassette._path).unlink(missing_ok=True)  # nothing answered: no stale recording left
         self.cassette._save()
 
     @property

@@ -12,7 +12,7 @@ from conftest import SCENARIOS, load_report
 from oracle import oracle
 
 from harness.cli import main
-from harness.stub import StubServer
+from harness.stub import Fault, StubServer
 
 BAD = Path(__file__).parent / "data" / "bad"
 
@@ -105,8 +105,6 @@ def test_missing_done_is_only_a_warning(tmp_path: Path) -> None:
     ("status", "kind"), [(400, "bad_request"), (429, "rate_limited"), (500, "server_error")]
 )
 def test_http_errors_are_errors_not_failures(status: int, kind: str, tmp_path: Path, capsys) -> None:
-    from harness.stub import Fault
-
     with StubServer(oracle(), faults=[Fault("status", status=status, every=True)]) as stub:
         assert run_cli(stub, tmp_path, "-k", "weather_sf", "--stream", "off") == 1
     [run] = load_report(tmp_path / "reports")["runs"]
@@ -219,3 +217,19 @@ def test_report_rerenders_offline(good_stub: StubServer, tmp_path: Path, capsys)
     assert "| adhoc/stubby" in capsys.readouterr().out
     path.write_text("{not json")
     assert main(["report", str(path)]) == 2
+
+
+def test_re_recording_replaces_the_whole_cassette(tmp_path: Path) -> None:
+    """vcrpy's "all" keeps old interactions whose request changed; a run's re-recording must not."""
+    cassettes = tmp_path / "cassettes"
+    cassette = cassettes / "adhoc/stubby/weather_sf.yaml"
+    record = ("-k", "weather_sf", "--stream", "off", "--record-mode", "all", "--cassette-dir", str(cassettes))
+    with StubServer(oracle()) as stub:  # call ids are numbered per server, so the second request differs
+        assert run_cli(stub, tmp_path, *record) == 0
+    with StubServer(oracle()) as stub:
+        stub.requests.append({})  # shift the numbering: new ids, so a new turn-2 request body
+        assert run_cli(stub, tmp_path, *record) == 0
+    assert len(yaml.safe_load(cassette.read_text())["interactions"]) == 2
+    with StubServer(oracle(), faults=[Fault("status", status=400, every=True)]) as stub:
+        run_cli(stub, tmp_path, *record)
+    assert yaml.safe_load(cassette.read_text())["interactions"][0]["response"]["status"]["code"] == 400

@@ -194,7 +194,7 @@ class CassetteTransport(httpx2.BaseTransport):
         return response
 
     def save(self) -> None:
-        if self.cassette.record_mode == RecordMode.ALL and "recorded" not in self.provenance:
+        if self.cassette.record_mode == RecordMode.ALL and not self.cassette.dirty:
             Path(self.cassette._path).unlink(missing_ok=True)  # nothing answered: no stale recording left
         self.cassette._save()
 

@@ -233,3 +233,6 @@ def test_re_recording_replaces_the_whole_cassette(tmp_path: Path) -> None:
     with StubServer(oracle(), faults=[Fault("status", status=400, every=True)]) as stub:
         run_cli(stub, tmp_path, *record)
     assert yaml.safe_load(cassette.read_text())["interactions"][0]["response"]["status"]["code"] == 400
+    with StubServer(oracle(), faults=[Fault("reset_midstream", every=True)]) as stub:
+        run_cli(stub, tmp_path, *record, "--retry-base-delay", "0")  # no answer at all: nothing to keep
+    assert not cassette.exists()

@@ -24,6 +24,14 @@ def good_stub() -> Iterator[StubServer]:
         yield stub
 
 
+def run_on_stub(stub: StubServer, tmp_path: Path, *extra: str) -> int:
+    """`toolcall-harness run` against the stub with the test scenarios, reports in tmp_path/reports."""
+    from harness.cli import main
+
+    return main(["run", "--base-url", stub.base_url, "--model", "stubby", "--scenarios", str(SCENARIOS),
+                 "--report-dir", str(tmp_path / "reports"), *extra])  # fmt: skip
+
+
 def load_report(report_dir: Path) -> dict:
     [path] = sorted(report_dir.glob("*.json"))
     return json.loads(path.read_text())

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import SCENARIOS, load_report
+from conftest import SCENARIOS, load_report, run_on_stub
 from oracle import oracle
 
 from harness.cli import main
@@ -18,22 +18,7 @@ BAD = Path(__file__).parent / "data" / "bad"
 
 
 def run_cli(stub: StubServer, tmp_path: Path, *extra: str) -> int:
-    return main(
-        [
-            "run",
-            "--base-url",
-            stub.base_url,
-            "--model",
-            "stubby",
-            "--scenarios",
-            str(SCENARIOS),
-            "--report-dir",
-            str(tmp_path / "reports"),
-            "--retries",
-            "1",
-            *extra,
-        ]
-    )
+    return run_on_stub(stub, tmp_path, "--retries", "1", *extra)
 
 
 def test_conformant_server_passes_everything(good_stub: StubServer, tmp_path: Path, capsys) -> None:

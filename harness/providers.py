@@ -105,6 +105,10 @@ class Target:
     retry_statuses: list[int] | None = None
 
     @property
+    def label(self) -> str:
+        return f"{self.provider}/{self.model}"
+
+    @property
     def api_key(self) -> str | None:
         return os.environ.get(self.api_key_env) if self.api_key_env else None
 

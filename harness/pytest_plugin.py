@@ -125,6 +125,22 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     return ScenarioFile.from_parent(parent, path=file_path)
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the local servers the selected items need: a broken setup ends the session with one message."""
+    state = _session(session.config)
+    if state is None or session.config.option.collectonly:
+        return
+    targets = {i.planned.target.label: i.planned.target for i in session.items if isinstance(i, ScenarioItem)}
+    broken = state.engine.start_launchers(targets.values())
+    if broken:
+        _environment_exit(broken)
+
+
+def _environment_exit(failures: dict[str, str]) -> None:
+    pytest.exit("\n".join(failures.values()) + "\nno scenario was judged after this: fix the local "
+                "server and run again", returncode=2)
+
+
 class ScenarioFile(pytest.File):
     def collect(self) -> Any:
         state = _session(self.config)
@@ -179,6 +195,8 @@ class ScenarioItem(pytest.Item):
         state.config.command_for = lambda key, mode: self.command(mode)
         # Scrubbed before it is shown, sent to the xdist controller or saved in the report.
         result = state.engine.redact.model(state.engine.run(self.planned))
+        if result.key in state.engine.environment_skipped:  # the local server died: said once, then stop
+            _environment_exit(state.engine.environment_failures)
         self.result = result
         state.results.append(result)
         if result.outcome == "skip":

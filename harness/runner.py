@@ -153,6 +153,10 @@ class Engine:
         self._started = time.monotonic()
         # Runs skipped because the deadline passed: never started, so a resumed run does them.
         self.deadline_skipped: set[RunKey] = set()
+        # A local server that cannot start or died is the environment's fault, not the model's: its runs
+        # are not judged (a resumed run does them) and the failure is reported once per target.
+        self.environment_failures: dict[str, str] = {}
+        self.environment_skipped: set[RunKey] = set()
 
     def close(self) -> None:
         for pool in self._pools.values():
@@ -187,6 +191,41 @@ class Engine:
         url: str = self._local.base_url(target.model)
         return url
 
+    def start_launchers(self, targets: Iterable[Target]) -> dict[str, str]:
+        """Start the local server of every launched target before any run; the failures, by target label.
+
+        A broken local setup then costs one message instead of one error per planned run.
+        """
+        if self.config.record_mode == "none":
+            return {}
+        from harness.local import LocalServerError
+
+        for target in targets:
+            if target.launcher is None or target.label in self.environment_failures:
+                continue
+            try:
+                self._base_url(target, live=True)
+            except LocalServerError as exc:
+                self.environment_failures[target.label] = self.redact(str(exc))
+        return dict(self.environment_failures)
+
+    def _launcher_died(self, target: Target) -> str | None:
+        """The failure of the target's local server, if it could not start or has died."""
+        if target.label in self.environment_failures:
+            return self.environment_failures[target.label]
+        if target.launcher is None or self._local is None:
+            return None
+        failure = self._local.died(target.model)
+        if failure is None:
+            return None
+        with self._lock:
+            return self.environment_failures.setdefault(target.label, self.redact(str(failure)))
+
+    def _not_run(self, planned: PlannedRun, failure: str) -> RunResult:
+        with self._lock:
+            self.environment_skipped.add(planned.key)
+        return self._skip(planned, "not run: " + failure.splitlines()[0])
+
     def run(self, planned: PlannedRun) -> RunResult:
         rs, target, key = planned.scenario, planned.target, planned.key
         cfg = self.config
@@ -195,6 +234,8 @@ class Engine:
             with self._lock:
                 self.deadline_skipped.add(key)
             return self._skip(planned, f"run deadline of {cfg.deadline:g}s passed")
+        if target.label in self.environment_failures:
+            return self._not_run(planned, self.environment_failures[target.label])
         transport: CassetteTransport | None = None
         cassette = None
         live = cfg.record_mode != "none"
@@ -207,13 +248,11 @@ class Engine:
                 )
         try:
             base_url = self._base_url(target, live)
-        except Exception as exc:  # a local server that cannot start is an error of this cell, not a crash
-            return RunResult(
-                key=key,
-                family=rs.scenario.family,
-                outcome="error",
-                error=ErrorInfo(kind="connection", message=self.redact(str(exc))),
-            )
+        except Exception:  # a local server that cannot start: the environment, reported once
+            failure = self._launcher_died(target)
+            if failure is None:
+                raise
+            return self._not_run(planned, failure)
         inner: httpx2.BaseTransport | None = _Borrowed(self._pool(target)) if live else None
         if cassette is not None:
             assert cfg.record_mode is not None
@@ -245,6 +284,8 @@ class Engine:
             if transport is not None and cfg.record_mode != "none":
                 transport.save()
         result.duration_s = time.perf_counter() - started
+        if result.outcome == "error" and live and (failure := self._launcher_died(target)):
+            return self._not_run(planned, failure)
         # A run whose every response was cut before it completed leaves nothing to record, hence no file.
         result.cassette = str(cassette) if cassette is not None and cassette.is_file() else None
         if transport is not None:

@@ -140,7 +140,7 @@ def _parser() -> argparse.ArgumentParser:
     models.add_argument("--format", choices=["text", "json"], default="text")
     models.add_argument("--timeout", type=float, default=30.0, help="seconds for the request")
 
-    doctor = sub.add_parser("doctor", help="check that the local provider can run here, with the fix for each")
+    doctor = sub.add_parser("doctor", help="check that the local provider can run here, and the fixes")
     doctor.add_argument("--model", action="append", default=[], help="local model to start (default: all)")
     doctor.add_argument("--no-start", action="store_true", help="only check what is installed")
     doctor.add_argument("--format", choices=["text", "json"], default="text")

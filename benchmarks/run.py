@@ -25,8 +25,8 @@ from pathlib import Path
 
 import openai
 
-from harness.runner import Engine, RunConfig, plan
-from harness.stub import StubServer
+from harness.engine.engine import Engine, RunConfig, plan
+from harness.testing.stub import StubServer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 

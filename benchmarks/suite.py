@@ -21,12 +21,18 @@ from typing import Any
 import httpx2
 import openai
 
-from harness.cassettes import REPLAY_BASE_URL, CassetteTransport, Redactor, cassette_path, open_cassette
-from harness.providers import Target, load_registry, select_targets
-from harness.runner import Engine, PlannedRun, RunConfig, plan
-from harness.scenarios import load_scenarios
-from harness.spec import ResolvedScenario
-from harness.stub import StubServer
+from harness.engine.engine import Engine, PlannedRun, RunConfig, plan
+from harness.providers.registry import Target, load_registry, select_targets
+from harness.scenario.loader import load_scenarios
+from harness.scenario.spec import ResolvedScenario
+from harness.testing.stub import StubServer
+from harness.transport.cassettes import (
+    REPLAY_BASE_URL,
+    CassetteTransport,
+    Redactor,
+    cassette_path,
+    open_cassette,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))

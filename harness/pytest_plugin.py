@@ -14,21 +14,17 @@ from typing import Any
 
 import pytest
 
-from harness.cassettes import RECORD_MODES
-from harness.cli import STREAM_CHOICES, decide_record_mode
-from harness.models import Report, RunKey, RunResult
-from harness.providers import ConfigError, Target, load_registry, select_targets
-from harness.report import (
-    describe_failure,
-    mode_mismatch_lines,
-    new_report,
-    render_table,
-    target_infos,
-    write_report,
-)
-from harness.runner import Engine, PlannedRun, RunConfig, plan
-from harness.scenarios import ScenarioError, load_scenarios, yaml_files
-from harness.spec import ResolvedScenario
+from harness.cli.main import STREAM_CHOICES, decide_record_mode
+from harness.core.errors import ConfigError
+from harness.core.model import Report, RunKey, RunResult
+from harness.engine.engine import Engine, PlannedRun, RunConfig, plan
+from harness.providers.registry import Target, load_registry, select_targets, target_infos
+from harness.reporting.table import render_table
+from harness.reporting.text import describe_failure, mode_mismatch_lines
+from harness.results.store import new_report, write_report
+from harness.scenario.loader import ScenarioError, load_scenarios, yaml_files
+from harness.scenario.spec import ResolvedScenario
+from harness.transport.cassettes import RECORD_MODES
 
 STATE = pytest.StashKey["Session"]()
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.stub import StubServer
+from harness.testing.stub import StubServer
 
 TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS))
@@ -26,7 +26,7 @@ def good_stub() -> Iterator[StubServer]:
 
 def run_on_stub(stub: StubServer, tmp_path: Path, *extra: str) -> int:
     """`toolcall-harness run` against the stub with the test scenarios, reports in tmp_path/reports."""
-    from harness.cli import main
+    from harness.cli.main import main
 
     return main(["run", "--base-url", stub.base_url, "--model", "stubby", "--scenarios", str(SCENARIOS),
                  "--report-dir", str(tmp_path / "reports"), *extra])  # fmt: skip

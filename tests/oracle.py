@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.stub import Responder, by_last_user, echo_responder
+from harness.testing.stub import Responder, by_last_user, echo_responder
 
 SF = {"name": "get_weather", "arguments": {"location": "San Francisco"}}
 NYC = {"name": "get_weather", "arguments": {"location": "New York"}}

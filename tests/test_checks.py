@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from harness.checks import CHECKS, Registry
-from harness.models import Finding
-from harness.wire import Assessment, assess, classify_error
+from harness.conformance.checks import CHECKS, Registry
+from harness.conformance.wire import Assessment, assess
+from harness.core.model import Finding
+from harness.transport.errors import classify_error
 
 WEATHER = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
            "additionalProperties": False}

@@ -11,8 +11,8 @@ import yaml
 from conftest import SCENARIOS, load_report, run_on_stub
 from oracle import oracle
 
-from harness.cli import main
-from harness.stub import Fault, StubServer
+from harness.cli.main import main
+from harness.testing.stub import Fault, StubServer
 
 BAD = Path(__file__).parent / "data" / "bad"
 

@@ -18,11 +18,11 @@ import pytest
 from conftest import SCENARIOS
 from oracle import oracle
 
-from harness.models import RunResult
-from harness.providers import Target
-from harness.runner import Engine, RunConfig, plan
-from harness.scenarios import load_scenarios
-from harness.stub import Fault, StubServer
+from harness.core.model import RunResult
+from harness.engine.engine import Engine, RunConfig, plan
+from harness.providers.registry import Target
+from harness.scenario.loader import load_scenarios
+from harness.testing.stub import Fault, StubServer
 
 LATENCY = 0.02
 TRIALS = 2

@@ -9,8 +9,8 @@ import pytest
 from conftest import SCENARIOS, load_report
 from oracle import oracle
 
-from harness.cli import main
-from harness.stub import StubServer
+from harness.cli.main import main
+from harness.testing.stub import StubServer
 
 USAGE = {"prompt_tokens": 1000, "completion_tokens": 200, "total_tokens": 1200}
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.cells import cells
-from harness.cli import main
-from harness.diff import diff_reports, render_markdown, render_text, score, seen
-from harness.models import ErrorInfo, Finding, Outcome, Report, RunKey, RunResult, TargetInfo
-from harness.report import merge_reports, read_report
+from harness.cli.main import main
+from harness.core.model import ErrorInfo, Finding, Outcome, Report, RunKey, RunResult, TargetInfo
+from harness.results.cells import cells
+from harness.results.diff import diff_reports, render_markdown, render_text, score, seen
+from harness.results.store import merge_reports, read_report
 
 
 def run(

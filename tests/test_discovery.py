@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from harness.cli import main
-from harness.discovery import declared_tools
-from harness.stub import StubServer
+from harness.cli.main import main
+from harness.providers.discovery import declared_tools
+from harness.testing.stub import StubServer
 
 OPENROUTER_STYLE = [
     {

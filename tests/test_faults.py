@@ -15,8 +15,8 @@ import pytest
 from conftest import SCENARIOS, load_report, run_on_stub
 from oracle import oracle
 
-from harness.cli import main
-from harness.stub import Fault, StubServer
+from harness.cli.main import main
+from harness.testing.stub import Fault, StubServer
 
 FAST = ["--retry-base-delay", "0.01", "--retry-max-delay", "0.05"]
 

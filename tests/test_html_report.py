@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main
-from harness.html_report import SCRIPT, model_stats, percentile, render_html
-from harness.models import (
+from harness.cli.main import main
+from harness.core.model import (
     ErrorInfo,
     Finding,
     Outcome,
@@ -25,6 +24,7 @@ from harness.models import (
     ToolCall,
     Turn,
 )
+from harness.reporting.html import SCRIPT, model_stats, percentile, render_html
 
 EVIL = '<script>alert(1)</script>"><img src=https://evil.example/x.png onerror=alert(2)>'
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.judge import judge_paths, run_judge
+from harness.app.judge import judge_paths, run_judge
 
 
 def _real_dir() -> Path:

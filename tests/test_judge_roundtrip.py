@@ -23,9 +23,9 @@ import yaml
 from conftest import load_report, run_on_stub
 from oracle import SF, oracle
 
-from harness.checks import CHECKS
-from harness.cli import main
-from harness.stub import Fault, Responder, StubServer
+from harness.cli.main import main
+from harness.conformance.checks import CHECKS
+from harness.testing.stub import Fault, Responder, StubServer
 
 WIRE = frozenset(CHECKS.ids())
 CALL_FIELDS = ("id", "name", "arguments", "arguments_raw", "arguments_valid_json", "arguments_match_schema")

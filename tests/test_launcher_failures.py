@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import local
-from harness.cli import main
+from harness.cli.main import main
+from harness.providers import llama_server as local
 
 ROOT = Path(__file__).resolve().parents[1]
 CRASHES_ON_CHAT = f"""#!{sys.executable}

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from harness import local
-from harness.cassettes import cassette_path
-from harness.cli import main
-from harness.models import RunKey
-from harness.providers import load_registry
-from harness.scenarios import load_scenarios
+from harness.cli.main import main
+from harness.core.model import RunKey
+from harness.providers import llama_server as local
+from harness.providers.registry import load_registry
+from harness.scenario.loader import load_scenarios
+from harness.transport.cassettes import cassette_path
 
 ROOT = Path(__file__).resolve().parents[1]
 CASSETTES = ROOT / "cassettes"

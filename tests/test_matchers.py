@@ -17,12 +17,12 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from harness.expectations import Conversation, evaluate
-from harness.matchers import Resolver, assign_calls, check_argument, check_arguments, check_call
-from harness.models import Reply, ToolCall
-from harness.spec import ArgSpec, CallSpec, Expect, ResolvedScenario, Scenario
-from harness.stream import read_arguments
-from harness.tools import Execution, ToolSimulator
+from harness.conformance.expectations import Conversation, evaluate
+from harness.conformance.stream import read_arguments
+from harness.core.model import Reply, ToolCall
+from harness.scenario.matchers import Resolver, assign_calls, check_argument, check_arguments, check_call
+from harness.scenario.simulator import Execution, ToolSimulator
+from harness.scenario.spec import ArgSpec, CallSpec, Expect, ResolvedScenario, Scenario
 
 # ------------------------------------------------------------------------------------------ builders
 

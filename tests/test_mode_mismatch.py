@@ -8,10 +8,10 @@ from typing import Any
 from conftest import load_report, run_on_stub
 from oracle import SF, oracle
 
-from harness.models import Reply, Report, RunKey, RunResult, ToolCall, Turn
-from harness.modes import CHECK, flag_mode_mismatches
-from harness.report import merge_reports
-from harness.stub import StubServer
+from harness.conformance.mode_mismatch import CHECK, flag_mode_mismatches
+from harness.core.model import Reply, Report, RunKey, RunResult, ToolCall, Turn
+from harness.results.store import merge_reports
+from harness.testing.stub import StubServer
 
 
 def stream_adds_unit() -> Any:

@@ -19,8 +19,8 @@ import pytest
 from conftest import SCENARIOS
 from oracle import oracle
 
-from harness.models import Report
-from harness.stub import Fault, StubServer
+from harness.core.model import Report
+from harness.testing.stub import Fault, StubServer
 
 IDS = ("weather_sf", "two_cities", "boiling_point", "choice_none")
 ALL = [f"{s}[stub/stubby{m}]" for s in IDS for m in ("", "-stream")]

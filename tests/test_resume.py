@@ -19,9 +19,9 @@ import pytest
 from conftest import SCENARIOS, load_report
 from oracle import oracle
 
-from harness import journal
-from harness.cli import main
-from harness.stub import StubServer
+from harness.cli.main import main
+from harness.results import journal
+from harness.testing.stub import StubServer
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -19,8 +19,8 @@ import yaml
 from conftest import SCENARIOS
 from oracle import oracle
 
-from harness.cassettes import REDACTED, SECRET_HEADERS, CassetteTransport, Redactor, open_cassette
-from harness.stub import StubServer
+from harness.testing.stub import StubServer
+from harness.transport.cassettes import REDACTED, SECRET_HEADERS, CassetteTransport, Redactor, open_cassette
 
 KEY = "sk-canary-XYZ123456789"
 ENV = "TOOLCALL_CANARY_KEY"

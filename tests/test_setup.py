@@ -7,7 +7,7 @@ import shlex
 import tomllib
 from pathlib import Path
 
-from harness import local
+from harness.providers import llama_server as local
 
 ROOT = Path(__file__).resolve().parents[1]
 SETUP = (ROOT / "scripts" / "setup.sh").read_text(encoding="utf-8")

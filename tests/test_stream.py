@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from harness.stream import SSEDecoder, StreamDecodeError, assemble, decode_events, parse_chunks
-from harness.wire import Assessment, assess
+from harness.conformance.stream import SSEDecoder, StreamDecodeError, assemble, decode_events, parse_chunks
+from harness.conformance.wire import Assessment, assess
 
 TOOLS = [{"type": "function", "function": {"name": n, "parameters": {"type": "object"}}}
          for n in ("weather", "llm_version", "add")]

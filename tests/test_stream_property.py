@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.stream import SSEDecoder, decode_events, parse_chunks
-from harness.wire import Assessment, assess
+from harness.conformance.stream import SSEDecoder, decode_events, parse_chunks
+from harness.conformance.wire import Assessment, assess
 
 REAL = Path(os.environ.get("TOOLCALL_REAL_RESPONSES")
             or Path(__file__).resolve().parents[2] / "shared" / "real-responses")

@@ -16,7 +16,7 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletionMessageFunctionToolCall
 
-from harness.stub import (
+from harness.testing.stub import (
     BREAKS,
     FAULT_KINDS,
     UNKNOWN_TOOL,

@@ -11,9 +11,9 @@ from conftest import load_report, run_on_stub
 from oracle import oracle
 from test_diff import report, run
 
-from harness.cells import cells, pass_hat_k, summaries
-from harness.report import render_table
-from harness.stub import StubServer
+from harness.reporting.table import render_table
+from harness.results.cells import cells, pass_hat_k, summaries
+from harness.testing.stub import StubServer
 
 WRONG_CALL = {"role": "assistant", "content": None, "tool_calls": [{"name": "get_weather", "arguments": {}}]}
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import SCENARIOS, load_report
 
-from harness.cli import main
-from harness.stub import StubServer
+from harness.cli.main import main
+from harness.testing.stub import StubServer
 
 
 def payload(marker: Path) -> str:

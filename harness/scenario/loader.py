@@ -1,0 +1,302 @@
+"""YAML scenario files -> resolved scenarios, with every error of every file reported at once.
+
+Files are parsed with PyYAML's safe loader (a crafted `!!python/...` tag is an error, never code), then
+validated by the strict models in `harness.spec`. Errors carry `path:line: scenario-id: field: message`
+and a "did you mean" for misspelt keys, because a conformance tool whose inputs silently shrink lies.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from harness.core.errors import HarnessError, did_you_mean
+from harness.scenario.spec import ResolvedScenario, Scenario, ToolDef, ToolLibrary
+
+LIBRARY_NAME = "tools.yaml"
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    line: int
+    scenario: str | None
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        parts = [f"{self.path}:{self.line}"]
+        if self.scenario:
+            parts.append(self.scenario)
+        if self.field:
+            parts.append(self.field)
+        parts.append(self.message)
+        return ": ".join(parts)
+
+
+class ScenarioError(HarnessError):
+    """Raised with all problems found; the front-ends print them and exit 2."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class _Doc:
+    """A parsed YAML document that can say on which line a value sits."""
+
+    def __init__(self, path: str, text: str) -> None:
+        self.path = path
+        self.node = yaml.compose(text, Loader=yaml.SafeLoader)
+        self.data = yaml.load(text, Loader=yaml.SafeLoader) if self.node is not None else None
+
+    def line(self, loc: Iterable[Any], base: yaml.Node | None = None) -> int:
+        node = base if base is not None else self.node
+        for part in loc:
+            child = _child(node, part)
+            if child is None:
+                break
+            node = child
+        return (node.start_mark.line + 1) if node is not None else 1
+
+
+def _child(node: yaml.Node | None, part: Any) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if key.value == str(part):
+                return value
+    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        return node.value[part]
+    return None
+
+
+def _key_node(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for k, _ in node.value:
+            if k.value == key:
+                return k
+    return None
+
+
+def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model class that owns the last element of `loc`, for "did you mean" suggestions."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int) or not (isinstance(current, type) and issubclass(current, BaseModel)):
+            continue
+        field = current.model_fields.get(part)
+        if field is None:
+            return current
+        current = _first_model(field.annotation)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _first_model(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _first_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _problems_from(
+    err: ValidationError,
+    doc: _Doc,
+    base_loc: tuple[Any, ...],
+    scenario_id: str | None,
+    model: type[BaseModel],
+) -> list[Problem]:
+    problems = []
+    for e in err.errors():
+        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        field = ".".join(str(p) for p in loc) or None
+        message = e["msg"]
+        line = doc.line(base_loc + loc)
+        if e["type"] == "extra_forbidden" and loc:
+            name = str(loc[-1])
+            owner = _model_at(model, loc[:-1])
+            key = _key_node(_node_at(doc, base_loc + loc[:-1]), name)
+            if key is not None:
+                line = key.start_mark.line + 1
+            message = f"unknown key '{name}'"
+            if owner is not None:
+                message += did_you_mean(name, owner.model_fields)
+            field = ".".join(str(p) for p in loc[:-1]) or None
+        elif e["type"] not in ("missing",) and "input" in e and not isinstance(e["input"], dict | list):
+            message += f" (got {e['input']!r})"
+        problems.append(Problem(doc.path, line, scenario_id, field, message))
+    return problems
+
+
+def _node_at(doc: _Doc, loc: tuple[Any, ...]) -> yaml.Node | None:
+    node = doc.node
+    for part in loc:
+        node = _child(node, part)
+    return node
+
+
+def yaml_files(paths: Iterable[str | Path]) -> list[Path]:
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files.extend(sorted(q for q in p.rglob("*") if q.suffix in (".yaml", ".yml")))
+        else:
+            files.append(p)
+    return files
+
+
+def _read(path: Path) -> tuple[_Doc | None, list[Problem]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [Problem(str(path), 1, None, None, f"cannot read file: {exc}")]
+    try:
+        return _Doc(str(path), text), []
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else 1
+        reason = exc.problem or str(exc)
+        if "could not determine a constructor" in str(exc):
+            reason = f"YAML tags are not allowed ({reason.split(' for the tag ')[-1] if reason else 'tag'})"
+        return None, [Problem(str(path), line, None, None, f"invalid YAML: {reason}")]
+
+
+def _is_library(data: Any) -> bool:
+    return isinstance(data, dict) and set(data) == {"tools"} and isinstance(data["tools"], dict)
+
+
+def _load_library(doc: _Doc) -> tuple[dict[str, ToolDef], list[Problem]]:
+    try:
+        lib = ToolLibrary.model_validate(doc.data)
+    except ValidationError as err:
+        return {}, _problems_from(err, doc, (), None, ToolLibrary)
+    problems = [
+        Problem(
+            doc.path, doc.line(("tools", name)), None, f"tools.{name}", f"name differs: '{t.function.name}'"
+        )
+        for name, t in lib.tools.items()
+        if t.function.name != name
+    ]
+    return lib.tools, problems
+
+
+def _scenario_entries(doc: _Doc) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    data = doc.data
+    if isinstance(data, dict) and "scenarios" in data and "id" not in data:
+        items = data["scenarios"]
+        if isinstance(items, list):
+            for i, item in enumerate(items):
+                yield ("scenarios", i), item
+            return
+    yield (), data
+
+
+def load_scenarios(paths: Iterable[str | Path]) -> list[ResolvedScenario]:
+    """Load every scenario under `paths`, resolving tool references; raise ScenarioError on any problem."""
+    files = yaml_files(paths)
+    problems: list[Problem] = []
+    library: dict[str, ToolDef] = {}
+    docs: list[_Doc] = []
+    extra_libs = {f.parent / LIBRARY_NAME for f in files if (f.parent / LIBRARY_NAME).is_file()}
+    for path in sorted(set(files) | extra_libs):
+        if not path.exists():
+            problems.append(Problem(str(path), 1, None, None, "no such file or directory"))
+            continue
+        doc, errs = _read(path)
+        problems += errs
+        if doc is None or doc.data is None:
+            continue
+        if _is_library(doc.data):
+            defined, errs = _load_library(doc)
+            library.update(defined)
+            problems += errs
+        elif path in files:
+            docs.append(doc)
+
+    resolved: list[ResolvedScenario] = []
+    seen: dict[str, str] = {}
+    for doc in docs:
+        for base, item in _scenario_entries(doc):
+            sid = item.get("id") if isinstance(item, dict) else None
+            try:
+                scenario = Scenario.model_validate(item)
+            except ValidationError as err:
+                problems += _problems_from(err, doc, base, sid if isinstance(sid, str) else None, Scenario)
+                continue
+            line = doc.line(base)
+            if scenario.id in seen:
+                problems.append(
+                    Problem(doc.path, line, scenario.id, "id", f"duplicate id (first in {seen[scenario.id]})")
+                )
+                continue
+            seen[scenario.id] = f"{doc.path}:{line}"
+            tools, errs = _resolve_tools(scenario, library, doc, base)
+            problems += errs
+            problems += _cross_check(scenario, tools, doc, base)
+            resolved.append(ResolvedScenario(scenario=scenario, tools=tools, file=doc.path, line=line))
+    if problems:
+        raise ScenarioError(problems)
+    return resolved
+
+
+def _resolve_tools(
+    scenario: Scenario, library: dict[str, ToolDef], doc: _Doc, base: tuple[Any, ...]
+) -> tuple[list[ToolDef], list[Problem]]:
+    tools: list[ToolDef] = []
+    problems = []
+    for i, ref in enumerate(scenario.tools):
+        if isinstance(ref, ToolDef):
+            tools.append(ref)
+        elif ref in library:
+            tools.append(library[ref])
+        else:
+            hint = did_you_mean(ref, library)
+            problems.append(
+                Problem(
+                    doc.path,
+                    doc.line(base + ("tools", i)),
+                    scenario.id,
+                    f"tools.{i}",
+                    f"unknown tool '{ref}'{hint}",
+                )
+            )
+    return tools, problems
+
+
+def _cross_check(scenario: Scenario, tools: list[ToolDef], doc: _Doc, base: tuple[Any, ...]) -> list[Problem]:
+    """Names used in behaviour and expectations must be offered tools: a typo would make a check vacuous."""
+    offered = {t.function.name for t in tools}
+    problems = []
+
+    def unknown(name: str, loc: tuple[Any, ...]) -> None:
+        if name not in offered:
+            hint = did_you_mean(name, sorted(offered))
+            field = ".".join(str(p) for p in loc)
+            problems.append(
+                Problem(
+                    doc.path,
+                    doc.line(base + loc),
+                    scenario.id,
+                    field,
+                    f"'{name}' is not an offered tool{hint}",
+                )
+            )
+
+    for name in scenario.behaviour:
+        unknown(name, ("behaviour", name))
+    exp = scenario.expect
+    for t, turn in enumerate(exp.turns):
+        for c, call in enumerate(turn.calls or []):
+            unknown(call.name, ("expect", "turns", t, "calls", c, "name"))
+    for c, call in enumerate(exp.sequence or []):
+        unknown(call.name, ("expect", "sequence", c, "name"))
+    for n, name in enumerate(exp.tools or []):
+        unknown(name, ("expect", "tools", n))
+    return problems

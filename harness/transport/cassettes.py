@@ -1,0 +1,206 @@
+"""vcrpy cassettes, one per run, attached to the HTTP client rather than patched in globally.
+
+vcrpy normally patches httpx2's transport class for the whole process, which would mix the traffic of
+concurrent runs. Here each run gets a `CassetteTransport` that routes its own requests through vcrpy's
+httpx2 stub and one `vcr.cassette.Cassette`, so many cassettes can be open at once. Requests match on
+method, path and the JSON body (vcrpy's default ignores the body and would replay the wrong turn);
+host and port are left out so a local server on a fresh port replays its cassettes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+from urllib.parse import urlparse
+
+import httpx2
+import vcr
+from pydantic import BaseModel
+from vcr.cassette import Cassette
+from vcr.errors import CannotOverwriteExistingCassetteException
+from vcr.record_mode import RecordMode
+from vcr.request import Request
+from vcr.stubs.httpx_stubs import vcr_handle_request
+
+from harness.core.model import Provenance, RunKey
+
+RecordModeName = Literal["none", "once", "new_episodes", "all"]
+RECORD_MODES: tuple[str, ...] = ("none", "once", "new_episodes", "all")
+REDACTED = "<REDACTED>"
+SECRET_HEADERS = (
+    "authorization",
+    "api-key",
+    "x-api-key",
+    "cookie",
+    "set-cookie",
+    "openai-organization",
+    "openai-project",
+    "x-goog-api-key",
+    "proxy-authorization",
+)
+# Fields that may differ between two runs of the same conversation without changing its meaning.
+VOLATILE_BODY_FIELDS = frozenset({"user", "metadata", "request_id"})
+# Replay never needs a server; this address is never dialled (nothing listens on the discard port).
+REPLAY_BASE_URL = "http://127.0.0.1:9/v1"
+M = TypeVar("M", bound=BaseModel)
+
+
+class Redactor:
+    """Replaces every known secret value with <REDACTED> wherever it appears in text."""
+
+    def __init__(self, secrets: list[str] | None = None) -> None:
+        self._secrets = sorted({s for s in secrets or [] if s and len(s) >= 4}, key=len, reverse=True)
+
+    def add(self, secret: str | None) -> None:
+        if secret and len(secret) >= 4 and secret not in self._secrets:
+            self._secrets = sorted([*self._secrets, secret], key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def bytes(self, data: bytes) -> bytes:
+        for secret in self._secrets:
+            data = data.replace(secret.encode(), REDACTED.encode())
+        return data
+
+    def model(self, obj: M) -> M:
+        """A scrubbed copy of a model about to be shown or saved: the engine keeps raw traffic as evidence,
+        and a request body, a response or an answer may quote the key."""
+        if not self._secrets:
+            return obj
+        escaped = Redactor([*self._secrets, *(json.dumps(s)[1:-1] for s in self._secrets)])
+        return type(obj).model_validate_json(escaped(obj.model_dump_json()))
+
+
+def cassette_path(root: str | Path, key: RunKey) -> Path:
+    safe = re.sub(r"[^\w.-]+", "_", key.model)
+    suffix = "-stream" if key.mode == "stream" else ""
+    trial = f"-t{key.trial}" if key.trial > 1 else ""
+    return Path(root) / key.provider / safe / f"{key.scenario}{suffix}{trial}.yaml"
+
+
+def _body_json(body: Any) -> Any:
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    try:
+        data = json.loads(body) if body else None
+    except (TypeError, ValueError):
+        return body
+    if isinstance(data, dict):
+        return {k: v for k, v in data.items() if k not in VOLATILE_BODY_FIELDS}
+    return data
+
+
+def json_body(r1: Request, r2: Request) -> None:
+    """vcrpy matcher: equal JSON bodies, ignoring key order and volatile fields."""
+    if _body_json(r1.body) != _body_json(r2.body):
+        raise AssertionError("request bodies differ")
+
+
+def path_only(r1: Request, r2: Request) -> None:
+    if urlparse(r1.uri).path.rstrip("/") != urlparse(r2.uri).path.rstrip("/"):
+        raise AssertionError(f"paths differ: {r1.path} != {r2.path}")
+
+
+def _vcr(redact: Redactor) -> vcr.VCR:
+    def scrub_request(request: Request) -> Request:
+        for name in list(request.headers):
+            if name.lower() in SECRET_HEADERS:
+                del request.headers[name]
+            else:  # a provider's custom header may carry the key under any name
+                request.headers[name] = redact(request.headers[name])
+        request.uri = redact(request.uri)
+        if request.body:
+            request.body = redact.bytes(
+                request.body if isinstance(request.body, bytes) else request.body.encode()
+            )
+        return request
+
+    def scrub_response(response: dict[str, Any]) -> dict[str, Any]:
+        response["headers"] = {
+            k: [redact(x) for x in v] if isinstance(v, list) else redact(v)
+            for k, v in response["headers"].items()
+            if k.lower() not in SECRET_HEADERS
+        }
+        body = response["body"].get("string")
+        if isinstance(body, bytes):
+            response["body"]["string"] = redact.bytes(body)
+        elif isinstance(body, str):
+            response["body"]["string"] = redact(body)
+        return response
+
+    recorder = vcr.VCR(
+        decode_compressed_response=True,
+        before_record_request=scrub_request,
+        before_record_response=scrub_response,
+    )
+    recorder.register_matcher("json_body", json_body)
+    recorder.register_matcher("path_only", path_only)
+    return recorder
+
+
+_CASSETTE_ARGS = frozenset(Cassette.__init__.__code__.co_varnames[1 : Cassette.__init__.__code__.co_argcount])
+
+
+def open_cassette(path: Path, record_mode: RecordModeName, redact: Redactor) -> Cassette:
+    if record_mode != "none":  # vcrpy's persister races on mkdir when runs save side by side
+        path.parent.mkdir(parents=True, exist_ok=True)
+    config = _vcr(redact).get_merged_config(
+        path=str(path),
+        record_mode=record_mode,
+        match_on=["method", "path_only", "json_body"],
+        # Re-recording a run replaces its cassette: vcrpy would otherwise keep old interactions whose
+        # request changed (a new call id in the history), and a replay would then meet them as extras.
+        drop_unused_requests=record_mode == "all",
+    )
+    return Cassette.load(**{k: v for k, v in config.items() if k in _CASSETTE_ARGS})
+
+
+class CassetteMiss(Exception):
+    """A request that replay cannot answer: the cassette lacks it and the record mode forbids recording."""
+
+
+class CassetteTransport(httpx2.BaseTransport):
+    """Routes one run's requests through vcrpy's httpx2 stub and that run's own cassette."""
+
+    def __init__(self, cassette: Cassette, inner: httpx2.BaseTransport | None) -> None:
+        self.cassette = cassette
+        self.inner = inner
+        self.provenance: list[Provenance] = []
+        self._lock = threading.Lock()
+
+        def forward(_self: Any, request: httpx2.Request) -> httpx2.Response:
+            if self.inner is None:
+                raise CassetteMiss("no recorded response and no live server")
+            with self._lock:
+                self.provenance.append("recorded")
+            return self.inner.handle_request(request)
+
+        self._handle = vcr_handle_request(cassette, forward, httpx2)
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        before = len(self.provenance)
+        try:
+            response: httpx2.Response = self._handle(self, request)
+        except CannotOverwriteExistingCassetteException as exc:
+            raise CassetteMiss(f"request not found in cassette {self.cassette.path}") from exc
+        if len(self.provenance) == before:
+            self.provenance.append("replayed")
+        return response
+
+    def save(self) -> None:
+        if self.cassette.record_mode == RecordMode.ALL and not self.cassette.dirty:
+            Path(self.cassette._path).unlink(missing_ok=True)  # nothing answered: no stale recording left
+        self.cassette._save()
+
+    @property
+    def unplayed(self) -> int:
+        """Recorded interactions that this run did not play back (stale cassette or a shorter run)."""
+        if self.cassette.record_mode == RecordMode.ALL:
+            return 0
+        return max(0, len(self.cassette.data) - self.cassette.play_count - self.provenance.count("recorded"))

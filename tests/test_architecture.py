@@ -58,6 +58,13 @@ def test_modules_stay_readable(path: Path) -> None:
     assert lines <= MAX_LINES, f"{path.relative_to(HARNESS)} has {lines} lines; split it by concept"
 
 
+def test_the_front_ends_never_import_each_other() -> None:
+    plugin = {module for _, module in _imports(HARNESS / "pytest_plugin.py")}
+    assert not [m for m in plugin if _layer(m) == "cli"]
+    for path in (HARNESS / "cli").rglob("*.py"):
+        assert "harness.pytest_plugin" not in {module for _, module in _imports(path)}, path
+
+
 def test_every_layer_is_a_package_in_the_list() -> None:
     packages = {p.name for p in HARNESS.iterdir() if (p / "__init__.py").is_file()}
     assert packages <= set(LAYERS) | STANDALONE, packages - set(LAYERS) - STANDALONE

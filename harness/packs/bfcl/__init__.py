@@ -1,0 +1,6 @@
+"""BFCL v4's single-turn function-calling categories as a scenario pack (issue 16).
+
+`data` reads the entries from the installed bfcl-eval package, `convert` turns one into the request
+BFCL's OpenAI function-calling handler sends (and a scenario the engine runs), `checker` judges the
+first reply with BFCL's AST-checker semantics and returns `bfcl.*` findings. docs/bfcl.md has the rules.
+"""

@@ -49,7 +49,7 @@ def data_dir(root: str | Path | None = None) -> Path:
         raise BfclDataMissing(f"the BFCL pack needs BFCL's data: install it with `{INSTALL}`")
     path = Path(next(iter(spec.submodule_search_locations))) / "data"
     if not path.is_dir():
-        raise BfclDataMissing(f"bfcl-eval is installed but has no data folder at {path}; reinstall: `{INSTALL}`")
+        raise BfclDataMissing(f"bfcl-eval has no data folder {path}; reinstall: `{INSTALL}`")
     return path
 
 
@@ -150,11 +150,11 @@ def _answer(value: Any, functions: list[dict[str, Any]], where: str) -> list[Ans
     docs = {f.get("name"): f for f in functions if isinstance(f, dict)}
     for call in value:
         if not (isinstance(call, dict) and len(call) == 1):
-            raise MalformedEntry(f"{where}: each expected call must be {{function name: {{parameter: [values]}}}}")
+            raise MalformedEntry(f"{where}: an expected call must be {{function: {{parameter: [values]}}}}")
         ((name, params),) = call.items()
         doc = docs.get(name)
         if doc is None:
-            raise MalformedEntry(f"{where}: expected call to '{name}', which is not among the entry's functions")
+            raise MalformedEntry(f"{where}: expected call to '{name}', not one of the entry's functions")
         if not isinstance(params, dict) or not all(isinstance(v, list) for v in params.values()):
             raise MalformedEntry(f"{where}: {name}: each parameter must list its accepted values")
         for param, schema in doc["parameters"].get("properties", {}).items():

@@ -158,7 +158,8 @@ def main() -> int:
     print(f"{len(disagreements)} disagreement(s)")
     for text in disagreements[: args.show]:
         print("  " + text)
-    ok = overall.agree / max(overall.total, 1) >= TARGET and overall.conversion_same == overall.conversion_total
+    converted = overall.conversion_same == overall.conversion_total
+    ok = overall.agree / max(overall.total, 1) >= TARGET and converted
     return 0 if ok else 1
 
 

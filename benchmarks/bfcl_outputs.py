@@ -73,14 +73,15 @@ def outputs_for(entry: BfclEntry) -> Iterator[Output]:
     yield output("numbers_as_int", [(n, _numbers(args, to_int=True)) for n, args in first])
     yield output("numbers_as_float", [(n, _numbers(args, to_int=False)) for n, args in first])
     yield output("strings_upper", [(n, _strings(args, str.upper)) for n, args in first])
-    yield output("strings_spaced", [(n, _strings(args, lambda s: s.replace(" ", " - "))) for n, args in first])
+    spaced = [(n, _strings(args, lambda s: s.replace(" ", " - "))) for n, args in first]
+    yield output("strings_spaced", spaced)
     yield output("strings_punct", [(n, _strings(args, lambda s: s + "!")) for n, args in first])
     for c, (name, args) in enumerate(first):
         doc = next(f for f in entry.functions if sent_name(f["name"]) == name)
         for param in doc["parameters"].get("required", []):
             if param in args:
                 yield output(f"drop_required:{c}.{param}", _replace(first, c, _without(args, param)))
-        for param, options in _options(entry.answers[c]).items():
+        for param in _options(entry.answers[c]):
             if param not in args:  # omitted in the answer: give it anyway, as a string and as a number
                 yield output(f"give_omitted:{c}.{param}", _replace(first, c, {**args, param: "x"}))
                 yield output(f"give_omitted:{c}.{param}", _replace(first, c, {**args, param: 1}))

@@ -138,10 +138,12 @@ def check_call(doc: dict[str, Any], answer: dict[str, dict[str, list[Any]]], cal
     args: dict[str, Any] = call.arguments
     properties = doc["parameters"].get("properties", {})
     missing = [p for p in doc["parameters"].get("required", []) if p not in args]
-    missing += [p for p, accepted in options.items() if p not in args and "" not in accepted and p not in missing]
+    # Required by the function, or needed by the answers (no `""` among them), and absent.
+    missing += [p for p, accepted in options.items() if p not in args and "" not in accepted]
     problems = [
-        Mismatch("bfcl.missing_param", f"{wanted}: parameter '{p}' is missing", options.get(p, "required"), None)
-        for p in missing
+        Mismatch("bfcl.missing_param", f"{wanted}: parameter '{p}' is missing", options.get(p, "required"),
+                 None)
+        for p in dict.fromkeys(missing)
     ]
     for param, value in args.items():
         if param not in properties or param not in options:

@@ -48,7 +48,7 @@ def standardize(text: str) -> str:
 
 @dataclass(frozen=True)
 class Mismatch:
-    """Why a value does not satisfy its possible answers: `check` is `bfcl.wrong_type` or `bfcl.wrong_value`."""
+    """Why a value does not satisfy its possible answers (`bfcl.wrong_type` or `bfcl.wrong_value`)."""
 
     check: str
     message: str
@@ -88,9 +88,8 @@ def check_value(param: str, schema: dict[str, Any], options: list[Any], value: A
         return None
     shown = [o for o in options if o != ""]
     how = " (compared standardized)" if expected is str and typed != "variable" else ""
-    return Mismatch(
-        "bfcl.wrong_value", f"parameter '{param}': expected one of {shown!r}{how}, got {value!r}", shown, value
-    )
+    message = f"parameter '{param}': expected one of {shown!r}{how}, got {value!r}"
+    return Mismatch("bfcl.wrong_value", message, shown, value)
 
 
 def _answer_type(options: list[Any]) -> type | None:
@@ -111,7 +110,7 @@ def _type_check(value: Any, options: list[Any], expected: type, item_type: type 
     return None
 
 
-def _items_typed(value: list[Any], option: Any, item_type: type) -> bool:
+def _items_typed(value: Any, option: Any, item_type: type) -> bool:
     """Every item has the declared item type (or the option's own item type); a non-list option
     (such as `""`) accepts any items, one level deep only, as in BFCL."""
     if type(option) is not list:

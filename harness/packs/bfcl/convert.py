@@ -164,7 +164,9 @@ def to_scenario(entry: BfclEntry, request: BfclRequest | None = None) -> BfclSce
         id=scenario_id(entry.id),
         description=f"BFCL {category.name} {entry.id}",
         family=_FAMILY[category.kind],  # type: ignore[arg-type]
-        tags=["bfcl", category.name, "live" if category.live else "non_live"],
+        # No "live"/"non_live" tag: -k matches substrings, so `-k live` would select both; the category
+        # names already answer `-k live` and `-k "not live"`.
+        tags=["bfcl", category.name],
         tools=list(tools),
         messages=request.messages,
         options=Options(temperature=request.temperature),

@@ -123,8 +123,18 @@ def _optional(answer: dict[str, Any]) -> set[str]:
 
 def _call(answer: dict[str, Any], pick: int) -> Call:
     """The call whose every parameter takes its first (or last) possible answer; `""` means omitted."""
-    args = {p: copy.deepcopy(opts[pick]) for p, opts in _options(answer).items() if opts and opts[pick] != ""}
+    args = {p: _value(opts[pick], pick) for p, opts in _options(answer).items() if opts and opts[pick] != ""}
     return sent_name(_name(answer)), args
+
+
+def _value(option: Any, pick: int) -> Any:
+    """A value a model would send for a possible answer: a possible dict (`{key: [options]}`, also inside
+    a list) becomes a dict of chosen options, `""` meaning the key is left out."""
+    if isinstance(option, dict) and option and all(isinstance(v, list) and v for v in option.values()):
+        return {k: _value(v[pick], pick) for k, v in option.items() if v[pick] != ""}
+    if isinstance(option, list):
+        return [_value(v, pick) if isinstance(v, dict) else copy.deepcopy(v) for v in option]
+    return copy.deepcopy(option)
 
 
 def _replace(calls: list[Call], index: int, args: dict[str, Any]) -> list[Call]:

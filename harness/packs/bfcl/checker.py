@@ -77,7 +77,7 @@ def judge(entry: BfclEntry, calls: Sequence[ToolCall]) -> list[Finding]:
         return findings + _parallel(entry, expected, decoded)
     # Simple: the one function document; multiple: the expected function's document.
     doc = entry.functions[0] if kind is Kind.SIMPLE else _doc(entry, _name(expected[0]))
-    return findings + [_call_finding(m, decoded[0]) for m in check_call(doc, expected[0], decoded[0])]
+    return findings + [_call_finding(m) for m in check_call(doc, expected[0], decoded[0])]
 
 
 def _decode(calls: Sequence[ToolCall]) -> tuple[list[Decoded], list[Finding]]:
@@ -187,7 +187,7 @@ def _parallel(entry: BfclEntry, expected: list[dict[str, Any]], decoded: list[De
             continue
         closest = min(same, key=lambda i: len(tried[i]))
         findings += [
-            _call_finding(m, decoded[closest], f"expected call {number} vs call {closest + 1}: ")
+            _call_finding(m, f"expected call {number} vs call {closest + 1}: ")
             for m in tried[closest]
         ]
     return findings
@@ -201,7 +201,7 @@ def _doc(entry: BfclEntry, name: str) -> dict[str, Any]:
     return next(f for f in entry.functions if f["name"] == name)  # data.py checked that it exists
 
 
-def _call_finding(mismatch: Mismatch, call: Decoded, prefix: str = "") -> Finding:
+def _call_finding(mismatch: Mismatch, prefix: str = "") -> Finding:
     return _finding(mismatch.check, prefix + mismatch.message, mismatch.expected, mismatch.actual)
 
 

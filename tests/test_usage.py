@@ -112,7 +112,8 @@ def test_usage_on_one_turn_only_reads_the_same_in_the_json_and_the_html(tmp_path
 
 
 def test_a_version_1_report_gets_its_counts_from_its_turns() -> None:
-    data = Report(runs=[result(turn(1, {"prompt_tokens": 5, "completion_tokens": 1}))]).model_dump(mode="json")
+    report = Report(runs=[result(turn(1, {"prompt_tokens": 5, "completion_tokens": 1}))])
+    data = report.model_dump(mode="json")
     data["version"] = 1
     for run in data["runs"]:
         del run["prompt_tokens"], run["completion_tokens"], run["cost_usd"]

@@ -19,14 +19,14 @@ import statistics
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
-
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
+from typing import TYPE_CHECKING, Any
 
 from harness.core.model import Report, RunResult, Turn
-from harness.reporting.table import Row, live_latencies, support_table
+from harness.reporting.table import live_latencies, support_table
 from harness.results.store import outcome_counts
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 TEMPLATES = "templates"
 SCRIPT = resources.files("harness.reporting").joinpath(f"{TEMPLATES}/report.js").read_text(encoding="utf-8")
@@ -149,11 +149,11 @@ def turn_facts(turn: Turn) -> str:
 
 
 def offered_tools(request: Mapping[str, Any]) -> str:
+    """The names of the offered tools, whatever shape the request body (kept as sent) has."""
     tools = request.get("tools")
-    names = [t.get("function", {}).get("name") for t in tools if isinstance(t, dict)] if isinstance(
-        tools, list
-    ) else []
-    return ", ".join(map(str, names))
+    if not isinstance(tools, list):
+        return ""
+    return ", ".join(str(t.get("function", {}).get("name")) for t in tools if isinstance(t, dict))
 
 
 def without(mapping: Mapping[str, Any], *keys: str) -> dict[str, Any]:
@@ -180,6 +180,9 @@ def tokens(value: int | None, unknown: int) -> str:
 
 @functools.cache
 def _environment() -> Environment:
+    # Imported here, not at the top: listing reporters or rendering a table should not pay for Jinja2.
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
     env = Environment(
         loader=PackageLoader("harness.reporting", TEMPLATES),
         autoescape=select_autoescape(["html", "j2"], default=True),
@@ -196,18 +199,19 @@ def _environment() -> Environment:
 
 
 def render_html(report: Report) -> str:
+    from markupsafe import Markup
+
     counts = outcome_counts(report.runs)
     table = support_table(report)
     # The page has its own latency section, so the matrix leaves out the table's p50 column.
     shown_columns = [i for i, c in enumerate(table.columns) if c.kind != "latency"]
-    rows: list[Row] = list(table.rows)
-    stats = {row.name: model_stats(report.runs[i] for i in row.runs) for row in rows}
+    stats = {row.name: model_stats(report.runs[i] for i in row.runs) for row in table.rows}
     return _environment().get_template("report.html.j2").render(
         report=report,
         summary=", ".join(f"{n} {k}" for k, n in counts.items() if n) or "no runs",
         created=report.created.isoformat(timespec="seconds"),
         columns=[table.columns[i] for i in shown_columns],
-        rows=[(row, [row.cells[i] for i in shown_columns]) for row in rows],
+        rows=[(row, [row.cells[i] for i in shown_columns]) for row in table.rows],
         stats=stats,
         chart=latency_chart(stats),
         css=Markup(CSS),  # our own files, the only unescaped text on the page

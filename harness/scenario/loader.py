@@ -1,8 +1,10 @@
 """YAML scenario files -> resolved scenarios, with every error of every file reported at once.
 
 Files are parsed with PyYAML's safe loader (a crafted `!!python/...` tag is an error, never code), then
-validated by the strict models in `harness.spec`. Errors carry `path:line: scenario-id: field: message`
-and a "did you mean" for misspelt keys, because a conformance tool whose inputs silently shrink lies.
+validated by the strict models in `harness.scenario.spec`. Errors carry
+`path:line: scenario-id: field: message` and a "did you mean" for misspelt keys (placed by
+`harness.core.yaml_source`, shared with the providers file), because a conformance tool whose inputs
+silently shrink lies.
 """
 
 from __future__ import annotations

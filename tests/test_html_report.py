@@ -119,7 +119,7 @@ def test_evidence_is_shown_and_escaped(sample: Report) -> None:
     page = render_html(sample)
     assert page.count("<script") == 1 and page.count("</script>") == 1  # ours, at the end
     assert "<img" not in page and "onerror=alert(2)>" not in page
-    escaped = "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&gt;&lt;img"
+    escaped = "&lt;script&gt;alert(1)&lt;/script&gt;&#34;&gt;&lt;img"  # markupsafe writes " as &#34;
     # user message, tool message, reply content, raw arguments, raw SSE, finding, expected/actual, error
     assert page.count(escaped) >= 8
     assert "tool_call_id=call_1" in page and "get_weather" in page and "data: [DONE]" in page
@@ -165,10 +165,10 @@ def test_no_network_assets(sample: Report) -> None:
 
 def test_latency_excludes_replayed_runs_and_tokens_come_from_usage(sample: Report) -> None:
     live = model_stats(r for r in sample.runs if r.key.model == "m1")
-    assert live["requests"] == 5 and live["p50"] == 1.0 and live["p95"] == 3.0 and live["ttft_p50"] == 0.25
-    assert (live["tokens_in"], live["tokens_out"]) == (500, 35)
+    assert live.requests == 5 and live.p50 == 1.0 and live.p95 == 3.0 and live.ttft_p50 == 0.25
+    assert (live.tokens_in, live.tokens_out, live.tokens_unknown) == (500, 35, 0)
     replayed = model_stats(r for r in sample.runs if r.key.model == "m2")
-    assert replayed["requests"] == 0 and replayed["p50"] is None and replayed["tokens_in"] == 300
+    assert replayed.requests == 0 and replayed.p50 is None and replayed.tokens_in == 300
     page = render_html(sample)
     assert page.count("<svg") == 1 and "<title>p/m1 p95 3.000s</title>" in page and "p/m2 p50" not in page
     assert percentile([5.0, 1.0, 2.0, 4.0, 3.0], 0.5) == 3.0 and percentile([1.0], 0.95) == 1.0

@@ -415,3 +415,17 @@ def test_latency_delays_the_headers_and_chunks_are_flushed_one_by_one() -> None:
     assert '"role": "assistant"' in first and rest[-1] == "data: [DONE]"
     assert first_at >= 0.1, "latency comes before the response headers"
     assert total - first_at >= 0.8 * 0.1 * len(rest), "the first chunk left before the later ones were sent"
+
+
+def test_a_responder_can_send_no_usage_at_all() -> None:
+    """`"usage": None` leaves usage out of the body and the stream, as providers that never report it do."""
+    reply = {"message": {"role": "assistant", "content": "hi"}, "usage": None}
+    with StubServer(scripted(reply)) as stub, client(stub) as sdk:
+        completion = sdk.chat.completions.create(model="m", messages=USER)
+        chunks = list(
+            sdk.chat.completions.create(
+                model="m", messages=USER, stream=True, stream_options={"include_usage": True}
+            )
+        )
+    assert completion.usage is None and completion.choices[0].message.content == "hi"
+    assert [c.usage for c in chunks if c.usage is not None] == []

@@ -2,17 +2,34 @@
 
 Everything that reaches a file is a pydantic model, so the JSON report is the single source of truth
 and every rendering (terminal table, markdown, HTML, diff) can be rebuilt from it offline.
+
+Report versions are `version` (the major, an integer, as every report so far has written it) and
+`minor`. A new major changes or removes something a reader relies on: an older harness must refuse
+such a report with a clear message rather than misread it. A new minor only adds optional fields: an
+older harness reads it and ignores the fields it does not know. A newer harness reads every older
+report, migrating it when it validates (`Report._migrate`). History:
+
+- 1: runs, targets and versions.
+- 2: `cells`, and token counts and cost per run (a version-1 report reads with the counts taken from
+  its turns' usage and no cells). 2.1: `minor` itself (a report without it is 2.0).
+
+Token usage is read one way: a reply keeps the provider's `usage` as it came (odd values are evidence,
+never an error), and `token_counts` is the one reading of it, used by the engine, the JSON report, the
+table and the HTML page alike.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
-# 2: cells, and token usage and cost per run (a version-1 report still reads: the new fields default).
-REPORT_VERSION = 2
+REPORT_VERSION = 2  # the major version this harness writes and the newest it reads
+REPORT_MINOR = 1
+# Validation context key: set when reading a report of a newer minor version of our major.
+NEWER_MINOR = "newer_minor"
 
 Severity = Literal["violation", "warning"]
 Outcome = Literal["pass", "fail", "error", "skip"]
@@ -32,10 +49,26 @@ ErrorKind = Literal[
 ]
 
 
-class Finding(BaseModel):
-    """One observation by a check: what was expected, what came, and where."""
+class Saved(BaseModel):
+    """A model that is written to a report: strict, except for fields a newer minor version added.
+
+    Unknown keys are errors (a typo in a hand-built result must not vanish), unless the data is read
+    with the `NEWER_MINOR` validation context, which `read_report` sets for a report whose minor
+    version is newer than ours: those keys are fields we do not know yet, and are dropped.
+    """
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_fields_of_a_newer_minor(cls, data: Any, info: ValidationInfo) -> Any:
+        if isinstance(data, dict) and info.context and info.context.get(NEWER_MINOR):
+            return {k: v for k, v in data.items() if k in cls.model_fields}
+        return data
+
+
+class Finding(Saved):
+    """One observation by a check: what was expected, what came, and where."""
 
     check: str
     severity: Severity = "violation"
@@ -45,20 +78,16 @@ class Finding(BaseModel):
     actual: Any = None
 
 
-class ErrorInfo(BaseModel):
+class ErrorInfo(Saved):
     """Why a request could not be judged: transport or provider failure, kept apart from model failures."""
-
-    model_config = ConfigDict(extra="forbid")
 
     kind: ErrorKind
     message: str
     status: int | None = None
 
 
-class ToolCall(BaseModel):
+class ToolCall(Saved):
     """A tool call as it came over the wire, with its arguments kept raw beside their parse."""
-
-    model_config = ConfigDict(extra="forbid")
 
     index: int | None = None
     id: str | None = None
@@ -71,10 +100,42 @@ class ToolCall(BaseModel):
     arguments_error: str | None = None
 
 
-class Reply(BaseModel):
-    """The assistant side of one response, assembled from a body or a stream."""
+class TokenCounts(NamedTuple):
+    """Integer prompt and completion token counts, as a provider's `usage` reports them."""
 
-    model_config = ConfigDict(extra="forbid")
+    prompt: int
+    completion: int
+
+
+def token_counts(usage: Any) -> TokenCounts | None:
+    """The counts of one reply's `usage`, or None when it has no integer prompt and completion counts.
+
+    Providers send odd things (`{"prompt_tokens": {"cached": 5}}`, floats, only `total_tokens`); those
+    stay in `Reply.usage` as evidence and count as unknown here, so no reader ever does arithmetic on
+    them. `bool` is not a count, although Python says it is an int.
+    """
+    if not isinstance(usage, dict):
+        return None
+    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    if type(prompt) is int and type(completion) is int:
+        return TokenCounts(prompt, completion)
+    return None
+
+
+def run_token_counts(turns: Iterable[Turn]) -> TokenCounts | None:
+    """The counts of a run: summed over its answered turns, or None unless every one of them reported.
+
+    All or nothing, because a sum over the turns that happened to report would understate the run and
+    look exact; a run with no answer at all has no counts either.
+    """
+    counts = [token_counts(t.reply.usage) for t in turns if t.reply is not None]
+    if not counts or any(c is None for c in counts):
+        return None
+    return TokenCounts(sum(c.prompt for c in counts if c), sum(c.completion for c in counts if c))
+
+
+class Reply(Saved):
+    """The assistant side of one response, assembled from a body or a stream; `usage` exactly as sent."""
 
     content: str | None = None
     tool_calls: list[ToolCall] = Field(default_factory=list)
@@ -84,10 +145,8 @@ class Reply(BaseModel):
     upstream: str | None = None
 
 
-class Turn(BaseModel):
+class Turn(Saved):
     """One request/response round trip, with the raw evidence kept for the report and for `judge`."""
-
-    model_config = ConfigDict(extra="forbid")
 
     number: int
     request: dict[str, Any]
@@ -102,10 +161,10 @@ class Turn(BaseModel):
     retries: list[str] = Field(default_factory=list)
 
 
-class RunKey(BaseModel):
+class RunKey(Saved):
     """The identity of one cell entry: scenario x provider x model x mode x trial."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(frozen=True)
 
     provider: str
     model: str
@@ -120,10 +179,8 @@ class RunKey(BaseModel):
         return f"{self.scenario}[{self.provider}/{self.model}{suffix}{trial}]"
 
 
-class RunResult(BaseModel):
+class RunResult(Saved):
     """The verdict of one run with everything needed to explain and reproduce it."""
-
-    model_config = ConfigDict(extra="forbid")
 
     key: RunKey
     family: str
@@ -137,20 +194,34 @@ class RunResult(BaseModel):
     cassette: str | None = None
     duration_s: float | None = None
     reproduce: str | None = None
-    # Summed over the turns that reported usage; cost only when the registry gives the model's prices.
+    # `run_token_counts` of the turns (None unless every answer reported counts); cost only when the
+    # registry gives the model's prices.
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     cost_usd: float | None = None
+
+    @model_validator(mode="after")
+    def _counts_from_usage(self) -> RunResult:
+        """Counts left unset are taken from the turns, so every reader sees the same numbers: the engine
+        sets them the same way, and this fills them for version-1 reports and hand-built results."""
+        if self.prompt_tokens is None and self.completion_tokens is None:
+            counts = run_token_counts(self.turns)
+            if counts is not None:
+                self.prompt_tokens, self.completion_tokens = counts
+        return self
 
     @property
     def violations(self) -> list[Finding]:
         return [f for f in self.findings if f.severity == "violation"]
 
+    @property
+    def tokens_unknown(self) -> bool:
+        """Answered, yet without counts: some answer reported no usable usage."""
+        return self.prompt_tokens is None and any(t.reply is not None for t in self.turns)
 
-class CellSummary(BaseModel):
+
+class CellSummary(Saved):
     """The trials of one provider/model x scenario x mode: `flaky` when some passed and some did not."""
-
-    model_config = ConfigDict(extra="forbid")
 
     provider: str
     model: str
@@ -164,20 +235,21 @@ class CellSummary(BaseModel):
     skipped: int
 
 
-class TargetInfo(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class TargetInfo(Saved):
     provider: str
     base_url: str
     models: list[str]
 
 
-class Report(BaseModel):
-    """A versioned run report: the harness, SDK and git versions, targets, and every run."""
+class Report(Saved):
+    """A versioned run report: the harness, SDK and git versions, targets, and every run.
 
-    model_config = ConfigDict(extra="forbid")
+    `version` is the major and `minor` the minor version of the format (see the module docstring);
+    a report read from a file keeps the numbers it was written with.
+    """
 
-    version: int = REPORT_VERSION
+    version: int = Field(default=REPORT_VERSION, strict=True)
+    minor: int = Field(default=REPORT_MINOR, strict=True)
     created: datetime = Field(default_factory=lambda: datetime.now(UTC))
     harness_version: str = ""
     openai_version: str = ""
@@ -187,3 +259,28 @@ class Report(BaseModel):
     # Derived from `runs` (harness.cells.summaries) when the report is built, for readers of the JSON;
     # the harness itself (table, diff) always recomputes cells from `runs`.
     cells: list[CellSummary] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _readable_version(cls, data: Any) -> Any:
+        """A newer major may mean anything: refuse it here too, for readers that bypass `read_report`.
+        A report without `minor` was written before minors existed: it is x.0."""
+        if isinstance(data, dict):
+            major, _ = declared_version(data)
+            if major > REPORT_VERSION:
+                raise ValueError(f"report version {major} is newer than this harness reads: {REPORT_VERSION}")
+            if "version" in data and "minor" not in data:
+                data = {**data, "minor": 0}
+        return data
+
+
+def declared_version(data: dict[str, Any]) -> tuple[int, int]:
+    """The (major, minor) a report's data declares: no `version` means ours, no `minor` means 0.
+
+    Values that are not integers count as ours here and are rejected by the model's validation.
+    """
+    version, minor = data.get("version", REPORT_VERSION), data.get("minor", 0)
+    return (
+        version if type(version) is int else REPORT_VERSION,
+        minor if type(minor) is int else 0,
+    )

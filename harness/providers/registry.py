@@ -19,8 +19,9 @@ from urllib.parse import urlparse
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from harness.core.errors import ConfigError, did_you_mean
+from harness.core.errors import ConfigError, did_you_mean, located
 from harness.core.model import TargetInfo
+from harness.core.yaml_source import YamlSource, field_problems, syntax_problem
 
 AD_HOC = "adhoc"
 
@@ -56,14 +57,27 @@ class RegistryFile(BaseModel):
 
 
 def _parse_registry(text: str, origin: str) -> dict[str, ProviderSpec]:
+    """The providers of one registry file; every problem in it at once, each as `origin:line: field: why`.
+
+    Located like scenario files (the same YAML-node mapping), because a misspelt key in a providers
+    file is the same mistake and deserves the same answer: where it is and what was probably meant.
+    """
     try:
-        return RegistryFile.model_validate(yaml.safe_load(text)).providers
+        source = YamlSource(origin, text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{origin}: invalid YAML: {exc}") from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"{origin}: {where}: {first['msg']}") from None
+        line, message = syntax_problem(exc)
+        raise ConfigError(located(origin, line, message)) from None
+    if source.data is None:
+        raise ConfigError(located(origin, 1, "empty providers file: expected a 'providers:' mapping"))
+    try:
+        return RegistryFile.model_validate(source.data).providers
+    except ValidationError as err:
+        problems = sorted(field_problems(err, source, RegistryFile), key=lambda p: p.line)
+        raise ConfigError(
+            "\n".join(
+                located(origin, p.line, f"{p.field}: {p.message}" if p.field else p.message) for p in problems
+            )
+        ) from None
 
 
 def load_registry(user_file: str | Path | None = None) -> dict[str, ProviderSpec]:

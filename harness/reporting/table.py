@@ -2,12 +2,18 @@
 
 Errors (the request could not be judged) are shown beside the score, never counted as model failures;
 replayed or recording-distorted timings never appear as latency.
+
+The table is data first (`support_table`: typed columns, rows and cells carrying their counts, their
+state and the runs they stand for); the terminal text (tabulate) and the HTML page are two renderings
+of it, so neither parses the other and a cell's colour comes from its state, not from its glyph.
 """
 
 from __future__ import annotations
 
 import statistics
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
 
 from tabulate import tabulate
 
@@ -26,34 +32,127 @@ TABLE_FORMATS = {
     "rst": "rst",
 }
 
+CellState = Literal["pass", "fail", "mixed", "error", "empty"]
+ColumnKind = Literal["score", "wire", "latency", "pass_hat_k", "cost"]
+_MARK = {"pass": "✓", "fail": "✗", "mixed": "~"}
+
 
 def is_wire_violation(check: str) -> bool:
     return not check.startswith(SCENARIO_CHECK_PREFIXES)
 
 
-def score_cell(runs: list[RunResult]) -> str:
-    """`✓ 24/24`, `✗ 0/24`, `~ 6/24`, with errors beside the score and flaky scenarios counted."""
-    passed = sum(r.outcome == "pass" for r in runs)
-    judged = sum(r.outcome in ("pass", "fail") for r in runs)
-    errors = sum(r.outcome == "error" for r in runs)
+def _state(good: int, judged: int, errors: int) -> CellState:
     if judged == 0:
-        return "err" if errors else "–"
-    mark = "✓" if passed == judged else "✗" if passed == 0 else "~"
-    flaky = sum(c.state == "flaky" for c in cells(runs).values())
-    return (
-        f"{mark} {passed}/{judged}"
-        + (f" +{errors}err" if errors else "")
-        + (f" ({flaky} flaky)" if flaky else "")
+        return "error" if errors else "empty"
+    return "pass" if good == judged else "fail" if good == 0 else "mixed"
+
+
+@dataclass(frozen=True)
+class ScoreCell:
+    """Runs of one family (or all streamed runs) of one model: how many passed of those judged.
+
+    `errors` are runs that could not be judged, shown beside the score; `flaky` counts cells (scenario
+    x mode) whose trials disagreed. `runs` are the indices of the runs in the report.
+    """
+
+    passed: int
+    judged: int
+    errors: int
+    flaky: int
+    runs: tuple[int, ...]
+
+    @property
+    def state(self) -> CellState:
+        return _state(self.passed, self.judged, self.errors)
+
+    @property
+    def text(self) -> str:
+        """`✓ 24/24`, `✗ 0/24`, `~ 6/24`, with errors beside the score and flaky scenarios counted."""
+        if self.state in ("error", "empty"):
+            return "err" if self.state == "error" else "–"
+        return (
+            f"{_MARK[self.state]} {self.passed}/{self.judged}"
+            + (f" +{self.errors}err" if self.errors else "")
+            + (f" ({self.flaky} flaky)" if self.flaky else "")
+        )
+
+
+@dataclass(frozen=True)
+class WireCell:
+    """Judged runs of one model without a wire-format violation, whatever their expectations said."""
+
+    clean: int
+    judged: int
+    errors: int
+    runs: tuple[int, ...]
+
+    @property
+    def state(self) -> CellState:
+        return _state(self.clean, self.judged, self.errors)
+
+    @property
+    def text(self) -> str:
+        if self.state in ("error", "empty"):
+            return "err" if self.state == "error" else "–"
+        return f"{_MARK[self.state]} {self.clean}/{self.judged}"
+
+
+@dataclass(frozen=True)
+class ValueCell:
+    """A figure with no verdict of its own (latency, pass^k, cost): its value and how it reads."""
+
+    value: float | None
+    text: str
+    state: CellState = "empty"
+    runs: tuple[int, ...] = ()
+
+
+Cell = ScoreCell | WireCell | ValueCell
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # a family name, "streaming", "wire", "p50", "pass^k" or "cost"
+    title: str
+    kind: ColumnKind
+
+
+@dataclass(frozen=True)
+class Row:
+    provider: str
+    model: str
+    cells: tuple[Cell, ...]
+    runs: tuple[int, ...]  # every run of this provider/model, by index in the report
+
+    @property
+    def name(self) -> str:
+        return f"{self.provider}/{self.model}"
+
+
+@dataclass(frozen=True)
+class SupportTable:
+    columns: tuple[Column, ...]
+    rows: tuple[Row, ...]
+
+
+def score_cell(runs: list[RunResult], indices: Iterable[int] = ()) -> ScoreCell:
+    return ScoreCell(
+        passed=sum(r.outcome == "pass" for r in runs),
+        judged=sum(r.outcome in ("pass", "fail") for r in runs),
+        errors=sum(r.outcome == "error" for r in runs),
+        flaky=sum(c.state == "flaky" for c in cells(runs).values()),
+        runs=tuple(indices),
     )
 
 
-def wire_cell(runs: list[RunResult]) -> str:
+def wire_cell(runs: list[RunResult], indices: Iterable[int] = ()) -> WireCell:
     judged = [r for r in runs if r.outcome in ("pass", "fail")]
-    if not judged:
-        return "err" if any(r.outcome == "error" for r in runs) else "–"
-    clean = sum(not any(is_wire_violation(f.check) for f in r.violations) for r in judged)
-    mark = "✓" if clean == len(judged) else "✗" if clean == 0 else "~"
-    return f"{mark} {clean}/{len(judged)}"
+    return WireCell(
+        clean=sum(not any(is_wire_violation(f.check) for f in r.violations) for r in judged),
+        judged=len(judged),
+        errors=sum(r.outcome == "error" for r in runs),
+        runs=tuple(indices),
+    )
 
 
 def live_latencies(runs: Iterable[RunResult]) -> list[float]:
@@ -62,46 +161,68 @@ def live_latencies(runs: Iterable[RunResult]) -> list[float]:
     ]
 
 
-def _p50(runs: list[RunResult]) -> str:
+def _p50(runs: list[RunResult]) -> ValueCell:
     values = live_latencies(runs)
-    return f"{statistics.median(values):.2f}s" if values else "n/a"
+    if not values:
+        return ValueCell(None, "n/a")
+    median = statistics.median(values)
+    return ValueCell(median, f"{median:.2f}s")
 
 
-def _pass_hat_k(runs: list[RunResult], k: int) -> str:
+def _pass_hat_k(runs: list[RunResult], k: int) -> ValueCell:
     """`50%`, or `50% (3/4 cells)` when some cells have fewer than k verdicts and are left out."""
     table = cells(runs)
     found = pass_hat_k(table.values(), k)
     if found is None:
-        return "–"
+        return ValueCell(None, "–")
     value, used = found
-    return f"{value:.0%}" + (f" ({used}/{len(table)} cells)" if used < len(table) else "")
+    return ValueCell(value, f"{value:.0%}" + (f" ({used}/{len(table)} cells)" if used < len(table) else ""))
 
 
-def table_rows(report: Report) -> tuple[list[str], list[list[str]]]:
+def _cost(runs: list[RunResult]) -> ValueCell:
+    """What this run spent: replayed traffic costs nothing, whatever its recording did."""
+    costs = [r.cost_usd for r in runs if r.cost_usd is not None and r.provenance != "replayed"]
+    return ValueCell(sum(costs), f"${sum(costs):.4f}") if costs else ValueCell(None, "–")
+
+
+def support_table(report: Report) -> SupportTable:
     """One row per provider/model; with several trials, a pass^k column (k = the number of trials), and
     with prices in the registry, the cost of the token usage of live and recorded runs."""
     trials = max((run.key.trial for run in report.runs), default=1)
     priced = any(run.cost_usd is not None and run.provenance != "replayed" for run in report.runs)
-    headers = ["provider/model", *FAMILIES, "streaming", "wire", "p50"]
+    columns = [Column(family, family, "score") for family in FAMILIES]
+    columns += [Column("streaming", "streaming", "score"), Column("wire", "wire", "wire")]
+    columns.append(Column("p50", "p50", "latency"))
     if trials > 1:
-        headers.append(f"pass^{trials}")
+        columns.append(Column("pass^k", f"pass^{trials}", "pass_hat_k"))
     if priced:
-        headers.append("cost")
-    groups: dict[tuple[str, str], list[RunResult]] = {}
-    for run in report.runs:
-        groups.setdefault((run.key.provider, run.key.model), []).append(run)
+        columns.append(Column("cost", "cost", "cost"))
+    groups: dict[tuple[str, str], list[tuple[int, RunResult]]] = {}
+    for index, run in enumerate(report.runs):
+        groups.setdefault((run.key.provider, run.key.model), []).append((index, run))
     rows = []
-    for (provider, model), runs in groups.items():
-        row = [f"{provider}/{model}"]
-        row += [score_cell([r for r in runs if r.family == fam]) for fam in FAMILIES]
-        row += [score_cell([r for r in runs if r.key.mode == "stream"]), wire_cell(runs), _p50(runs)]
+    for (provider, model), indexed in groups.items():
+        runs = [r for _, r in indexed]
+        row: list[Cell] = []
+        for family in FAMILIES:
+            chosen = [(i, r) for i, r in indexed if r.family == family]
+            row.append(score_cell([r for _, r in chosen], (i for i, _ in chosen)))
+        streamed = [(i, r) for i, r in indexed if r.key.mode == "stream"]
+        row.append(score_cell([r for _, r in streamed], (i for i, _ in streamed)))
+        row += [wire_cell(runs, (i for i, _ in indexed)), _p50(runs)]
         if trials > 1:
             row.append(_pass_hat_k(runs, trials))
-        if priced:  # what this run spent: replayed traffic costs nothing, whatever its recording did
-            costs = [r.cost_usd for r in runs if r.cost_usd is not None and r.provenance != "replayed"]
-            row.append(f"${sum(costs):.4f}" if costs else "–")
-        rows.append(row)
-    return headers, rows
+        if priced:
+            row.append(_cost(runs))
+        rows.append(Row(provider, model, tuple(row), tuple(i for i, _ in indexed)))
+    return SupportTable(tuple(columns), tuple(rows))
+
+
+def table_rows(report: Report) -> tuple[list[str], list[list[str]]]:
+    """The support table as header and row texts, for tabulate and for tests that compare text."""
+    table = support_table(report)
+    headers = ["provider/model", *(c.title for c in table.columns)]
+    return headers, [[row.name, *(cell.text for cell in row.cells)] for row in table.rows]
 
 
 def render_table(report: Report, fmt: str = "plain") -> str:

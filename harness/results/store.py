@@ -5,6 +5,7 @@ This module makes, saves, reads and merges reports. Rendering lives in `harness.
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -16,7 +17,15 @@ from pydantic import ValidationError
 import harness
 from harness.conformance.mode_mismatch import flag_mode_mismatches
 from harness.core.errors import ConfigError
-from harness.core.model import Report, RunResult, TargetInfo
+from harness.core.model import (
+    NEWER_MINOR,
+    REPORT_MINOR,
+    REPORT_VERSION,
+    Report,
+    RunResult,
+    TargetInfo,
+    declared_version,
+)
 from harness.results.cells import summaries
 
 
@@ -49,15 +58,43 @@ def write_report(report: Report, report_dir: str | Path, name: str | None = None
         providers = "+".join(sorted({t.provider for t in report.targets})) or "run"
         name = f"{stamp}-{providers}"
     path = directory / f"{name}.json"
-    path.write_text(report.model_dump_json(indent=1), encoding="utf-8")
+    # Whatever the report was read as, in memory it has this harness's shape, and is written as such.
+    current = report.model_copy(update={"version": REPORT_VERSION, "minor": REPORT_MINOR})
+    path.write_text(current.model_dump_json(indent=1), encoding="utf-8")
     return path
 
 
 def read_report(path: str | Path) -> Report:
+    """A saved report, checked against the versions this harness reads (see `harness.core.model`).
+
+    A newer major version is refused with one sentence naming the file, both versions and the way out;
+    a newer minor version of our major reads, ignoring the fields it added; older versions migrate as
+    the model validates them. Anything else that is not a report is a located usage error, never a
+    traceback.
+    """
     try:
-        return Report.model_validate_json(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read report: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not a toolcall-harness report: not UTF-8 text ({exc.reason})") from None
+    try:  # parsed once for the versions; validated from the text, for JSON-worded messages
+        data = json.loads(text)
+    except ValueError as exc:
+        problem = f"(top level): Invalid JSON: {exc}"
+        raise ConfigError(f"{path}: not a toolcall-harness report: {problem}") from None
+    newer_minor = False
+    if isinstance(data, dict):
+        major, minor = declared_version(data)
+        if major > REPORT_VERSION:
+            raise ConfigError(
+                f"{path}: report version {major}.{minor} is newer than this harness reads: toolcall-harness "
+                f"{harness.__version__} reads report versions up to {REPORT_VERSION}.x; upgrade "
+                "toolcall-harness to read it"
+            )
+        newer_minor = major == REPORT_VERSION and minor > REPORT_MINOR
+    try:
+        return Report.model_validate_json(text, context={NEWER_MINOR: True} if newer_minor else None)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
@@ -76,7 +113,8 @@ def merge_reports(shards: Iterable[Report]) -> tuple[Report, list[RunResult]]:
 
     Targets are united per provider (models in first-seen order); runs are concatenated, and when two
     shards hold the same run key the later shard wins, keeping the earlier run's position. The merged
-    report carries the newest shard's creation time and the first shard's versions. Stream/non-stream
+    report carries the newest shard's creation time, the first shard's harness and SDK versions, and
+    this harness's report version. Stream/non-stream
     warnings are found again over the merged runs.
     """
     shards = list(shards)
@@ -97,6 +135,8 @@ def merge_reports(shards: Iterable[Report]) -> tuple[Report, list[RunResult]]:
     first = shards[0]
     report = first.model_copy(
         update={
+            "version": REPORT_VERSION,
+            "minor": REPORT_MINOR,
             "created": max(s.created for s in shards),
             "targets": list(targets.values()),
             "runs": flag_mode_mismatches(runs.values()),

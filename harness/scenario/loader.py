@@ -1,13 +1,14 @@
 """YAML scenario files -> resolved scenarios, with every error of every file reported at once.
 
 Files are parsed with PyYAML's safe loader (a crafted `!!python/...` tag is an error, never code), then
-validated by the strict models in `harness.spec`. Errors carry `path:line: scenario-id: field: message`
-and a "did you mean" for misspelt keys, because a conformance tool whose inputs silently shrink lies.
+validated by the strict models in `harness.scenario.spec`. Errors carry
+`path:line: scenario-id: field: message` and a "did you mean" for misspelt keys (placed by
+`harness.core.yaml_source`, shared with the providers file), because a conformance tool whose inputs
+silently shrink lies.
 """
 
 from __future__ import annotations
 
-import typing
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from harness.core.errors import HarnessError, did_you_mean
+from harness.core.yaml_source import YamlSource, field_problems, syntax_problem
 from harness.scenario.spec import ResolvedScenario, Scenario, ToolDef, ToolLibrary
 
 LIBRARY_NAME = "tools.yaml"
@@ -48,99 +50,17 @@ class ScenarioError(HarnessError):
         super().__init__("\n".join(str(p) for p in problems))
 
 
-class _Doc:
-    """A parsed YAML document that can say on which line a value sits."""
-
-    def __init__(self, path: str, text: str) -> None:
-        self.path = path
-        self.node = yaml.compose(text, Loader=yaml.SafeLoader)
-        self.data = yaml.load(text, Loader=yaml.SafeLoader) if self.node is not None else None
-
-    def line(self, loc: Iterable[Any], base: yaml.Node | None = None) -> int:
-        node = base if base is not None else self.node
-        for part in loc:
-            child = _child(node, part)
-            if child is None:
-                break
-            node = child
-        return (node.start_mark.line + 1) if node is not None else 1
-
-
-def _child(node: yaml.Node | None, part: Any) -> yaml.Node | None:
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            if key.value == str(part):
-                return value
-    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-        return node.value[part]
-    return None
-
-
-def _key_node(node: yaml.Node | None, key: str) -> yaml.Node | None:
-    if isinstance(node, yaml.MappingNode):
-        for k, _ in node.value:
-            if k.value == key:
-                return k
-    return None
-
-
-def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The model class that owns the last element of `loc`, for "did you mean" suggestions."""
-    current: Any = model
-    for part in loc:
-        if isinstance(part, int) or not (isinstance(current, type) and issubclass(current, BaseModel)):
-            continue
-        field = current.model_fields.get(part)
-        if field is None:
-            return current
-        current = _first_model(field.annotation)
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
-
-
-def _first_model(annotation: Any) -> Any:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in typing.get_args(annotation):
-        found = _first_model(arg)
-        if found is not None:
-            return found
-    return None
-
-
 def _problems_from(
     err: ValidationError,
-    doc: _Doc,
+    doc: YamlSource,
     base_loc: tuple[Any, ...],
     scenario_id: str | None,
     model: type[BaseModel],
 ) -> list[Problem]:
-    problems = []
-    for e in err.errors():
-        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        field = ".".join(str(p) for p in loc) or None
-        message = e["msg"]
-        line = doc.line(base_loc + loc)
-        if e["type"] == "extra_forbidden" and loc:
-            name = str(loc[-1])
-            owner = _model_at(model, loc[:-1])
-            key = _key_node(_node_at(doc, base_loc + loc[:-1]), name)
-            if key is not None:
-                line = key.start_mark.line + 1
-            message = f"unknown key '{name}'"
-            if owner is not None:
-                message += did_you_mean(name, owner.model_fields)
-            field = ".".join(str(p) for p in loc[:-1]) or None
-        elif e["type"] not in ("missing",) and "input" in e and not isinstance(e["input"], dict | list):
-            message += f" (got {e['input']!r})"
-        problems.append(Problem(doc.path, line, scenario_id, field, message))
-    return problems
-
-
-def _node_at(doc: _Doc, loc: tuple[Any, ...]) -> yaml.Node | None:
-    node = doc.node
-    for part in loc:
-        node = _child(node, part)
-    return node
+    return [
+        Problem(doc.path, p.line, scenario_id, p.field, p.message)
+        for p in field_problems(err, doc, model, base_loc)
+    ]
 
 
 def yaml_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -153,26 +73,23 @@ def yaml_files(paths: Iterable[str | Path]) -> list[Path]:
     return files
 
 
-def _read(path: Path) -> tuple[_Doc | None, list[Problem]]:
+def _read(path: Path) -> tuple[YamlSource | None, list[Problem]]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return None, [Problem(str(path), 1, None, None, f"cannot read file: {exc}")]
     try:
-        return _Doc(str(path), text), []
+        return YamlSource(str(path), text), []
     except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else 1
-        reason = exc.problem or str(exc)
-        if "could not determine a constructor" in str(exc):
-            reason = f"YAML tags are not allowed ({reason.split(' for the tag ')[-1] if reason else 'tag'})"
-        return None, [Problem(str(path), line, None, None, f"invalid YAML: {reason}")]
+        line, message = syntax_problem(exc)
+        return None, [Problem(str(path), line, None, None, message)]
 
 
 def _is_library(data: Any) -> bool:
     return isinstance(data, dict) and set(data) == {"tools"} and isinstance(data["tools"], dict)
 
 
-def _load_library(doc: _Doc) -> tuple[dict[str, ToolDef], list[Problem]]:
+def _load_library(doc: YamlSource) -> tuple[dict[str, ToolDef], list[Problem]]:
     try:
         lib = ToolLibrary.model_validate(doc.data)
     except ValidationError as err:
@@ -187,7 +104,7 @@ def _load_library(doc: _Doc) -> tuple[dict[str, ToolDef], list[Problem]]:
     return lib.tools, problems
 
 
-def _scenario_entries(doc: _Doc) -> Iterator[tuple[tuple[Any, ...], Any]]:
+def _scenario_entries(doc: YamlSource) -> Iterator[tuple[tuple[Any, ...], Any]]:
     data = doc.data
     if isinstance(data, dict) and "scenarios" in data and "id" not in data:
         items = data["scenarios"]
@@ -203,7 +120,7 @@ def load_scenarios(paths: Iterable[str | Path]) -> list[ResolvedScenario]:
     files = yaml_files(paths)
     problems: list[Problem] = []
     library: dict[str, ToolDef] = {}
-    docs: list[_Doc] = []
+    docs: list[YamlSource] = []
     extra_libs = {f.parent / LIBRARY_NAME for f in files if (f.parent / LIBRARY_NAME).is_file()}
     for path in sorted(set(files) | extra_libs):
         if not path.exists():
@@ -247,7 +164,7 @@ def load_scenarios(paths: Iterable[str | Path]) -> list[ResolvedScenario]:
 
 
 def _resolve_tools(
-    scenario: Scenario, library: dict[str, ToolDef], doc: _Doc, base: tuple[Any, ...]
+    scenario: Scenario, library: dict[str, ToolDef], doc: YamlSource, base: tuple[Any, ...]
 ) -> tuple[list[ToolDef], list[Problem]]:
     tools: list[ToolDef] = []
     problems = []
@@ -270,7 +187,9 @@ def _resolve_tools(
     return tools, problems
 
 
-def _cross_check(scenario: Scenario, tools: list[ToolDef], doc: _Doc, base: tuple[Any, ...]) -> list[Problem]:
+def _cross_check(
+    scenario: Scenario, tools: list[ToolDef], doc: YamlSource, base: tuple[Any, ...]
+) -> list[Problem]:
     """Names used in behaviour and expectations must be offered tools: a typo would make a check vacuous."""
     offered = {t.function.name for t in tools}
     problems = []

@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-from _pytest.mark.expression import Expression
-
-from harness.core.errors import ConfigError
+from harness.scenario.keyword_expr import evaluate, parse, substring_matcher
 from harness.scenario.spec import ResolvedScenario
 
 
 def select_scenarios(scenarios: list[ResolvedScenario], keyword: str | None) -> list[ResolvedScenario]:
-    """Keep scenarios whose id, family or a tag contains each name used in `keyword`."""
-    if not keyword:
+    """Keep scenarios whose id, family or a tag contains each name used in `keyword`, as pytest's `-k`
+    would; a blank keyword keeps everything. A malformed one raises `KeywordSyntaxError` (exit 2)."""
+    if not keyword or not keyword.strip():
         return scenarios
-    try:
-        expression = Expression.compile(keyword)
-    except SyntaxError as exc:
-        raise ConfigError(f"-k {keyword!r}: {exc}") from None
-
-    def chosen(rs: ResolvedScenario) -> bool:
-        words = [rs.id, rs.scenario.family, *rs.scenario.tags]
-
-        def matches(name: str, /, **_: str | int | bool | None) -> bool:
-            return any(name.lower() in w.lower() for w in words)
-
-        return expression.evaluate(matches)
-
-    return [rs for rs in scenarios if chosen(rs)]
+    expression = parse(keyword)
+    return [
+        rs
+        for rs in scenarios
+        if evaluate(expression, substring_matcher([rs.id, rs.scenario.family, *rs.scenario.tags]))
+    ]

@@ -1,10 +1,14 @@
 """vcrpy cassettes, one per run, attached to the HTTP client rather than patched in globally.
 
 vcrpy normally patches httpx2's transport class for the whole process, which would mix the traffic of
-concurrent runs. Here each run gets a `CassetteTransport` that routes its own requests through vcrpy's
-httpx2 stub and one `vcr.cassette.Cassette`, so many cassettes can be open at once. Requests match on
-method, path and the JSON body (vcrpy's default ignores the body and would replay the wrong turn);
-host and port are left out so a local server on a fresh port replays its cassettes.
+concurrent runs. Here each run gets a `CassetteTransport` that answers its own requests from one
+cassette, so many cassettes can be open at once. Requests match on method, path and the JSON body
+(vcrpy's default ignores the body and would replay the wrong turn); host and port are left out so a
+local server on a fresh port replays its cassettes.
+
+Only public APIs of vcrpy and httpx2 are used: the cassette is opened and saved by `VCR.use_cassette`
+with every patcher skipped (so it patches nothing), and the transport plays and records through the
+cassette's own `can_play_response_for`, `play_response` and `append`, in vcrpy's cassette format.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections import defaultdict
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlparse
@@ -20,10 +26,9 @@ import httpx2
 import vcr
 from pydantic import BaseModel
 from vcr.cassette import Cassette
-from vcr.errors import CannotOverwriteExistingCassetteException
+from vcr.patch import PATCHER_NAMES
 from vcr.record_mode import RecordMode
 from vcr.request import Request
-from vcr.stubs.httpx_stubs import vcr_handle_request
 
 from harness.core.model import Provenance, RunKey
 
@@ -144,59 +149,111 @@ def _vcr(redact: Redactor) -> vcr.VCR:
     return recorder
 
 
-_CASSETTE_ARGS = frozenset(Cassette.__init__.__code__.co_varnames[1 : Cassette.__init__.__code__.co_argcount])
+class RunCassette:
+    """One run's cassette, open from load to save.
+
+    vcrpy's public way to load and save a cassette is `VCR.use_cassette`; with every patcher skipped it
+    patches nothing, so it is only that: the cassette is loaded when entered and saved when closed.
+    """
+
+    def __init__(self, path: Path, record_mode: RecordModeName, redact: Redactor) -> None:
+        self._stack = ExitStack()
+        self.cassette: Cassette = self._stack.enter_context(
+            _vcr(redact).use_cassette(
+                str(path),
+                record_mode=record_mode,
+                match_on=["method", "path_only", "json_body"],
+                # Re-recording a run replaces its cassette: vcrpy would otherwise keep old interactions
+                # whose request changed (a new call id in the history), and a replay would then meet them
+                # as extras.
+                drop_unused_requests=record_mode == "all",
+                skip_patchers=PATCHER_NAMES,
+            )
+        )
+
+    @property
+    def path(self) -> Path:
+        return Path(self.cassette.path)
+
+    @property
+    def requests(self) -> list[Request]:
+        return list(self.cassette.requests)
+
+    def save(self) -> None:
+        """Write what was recorded (vcrpy writes only when something changed); closing twice is harmless."""
+        self._stack.close()
 
 
-def open_cassette(path: Path, record_mode: RecordModeName, redact: Redactor) -> Cassette:
+def open_cassette(path: Path, record_mode: RecordModeName, redact: Redactor) -> RunCassette:
     if record_mode != "none":  # vcrpy's persister races on mkdir when runs save side by side
         path.parent.mkdir(parents=True, exist_ok=True)
-    config = _vcr(redact).get_merged_config(
-        path=str(path),
-        record_mode=record_mode,
-        match_on=["method", "path_only", "json_body"],
-        # Re-recording a run replaces its cassette: vcrpy would otherwise keep old interactions whose
-        # request changed (a new call id in the history), and a replay would then meet them as extras.
-        drop_unused_requests=record_mode == "all",
-    )
-    return Cassette.load(**{k: v for k, v in config.items() if k in _CASSETTE_ARGS})
+    return RunCassette(path, record_mode, redact)
 
 
 class CassetteMiss(Exception):
     """A request that replay cannot answer: the cassette lacks it and the record mode forbids recording."""
 
 
-class CassetteTransport(httpx2.BaseTransport):
-    """Routes one run's requests through vcrpy's httpx2 stub and that run's own cassette."""
+def _recorded(response: httpx2.Response, body: bytes) -> dict[str, Any]:
+    """A response in vcrpy's cassette format: every header value kept (Set-Cookie may repeat)."""
+    headers: dict[str, list[str]] = defaultdict(list)
+    for name, value in response.headers.multi_items():
+        headers[name].append(value)
+    return {
+        "status": {"code": response.status_code, "message": response.reason_phrase},
+        "headers": dict(headers),
+        "body": {"string": body},
+    }
 
-    def __init__(self, cassette: Cassette, inner: httpx2.BaseTransport | None) -> None:
-        self.cassette = cassette
+
+def _replayed(recorded: dict[str, Any]) -> httpx2.Response:
+    message = recorded["status"].get("message")
+    body = recorded["body"]["string"]
+    return httpx2.Response(
+        recorded["status"]["code"],
+        headers=[(name, value) for name, values in recorded["headers"].items() for value in values],
+        stream=httpx2.ByteStream(body if isinstance(body, bytes) else str(body).encode()),
+        extensions={"reason_phrase": message.encode("ascii")} if message else None,
+    )
+
+
+class CassetteTransport(httpx2.BaseTransport):
+    """Answers one run's requests from its cassette, or from `inner` (recording them) when it may."""
+
+    def __init__(self, cassette: RunCassette, inner: httpx2.BaseTransport | None) -> None:
+        self.run_cassette = cassette
+        self.cassette = cassette.cassette
         self.inner = inner
         self.provenance: list[Provenance] = []
         self._lock = threading.Lock()
 
-        def forward(_self: Any, request: httpx2.Request) -> httpx2.Response:
-            if self.inner is None:
-                raise CassetteMiss("no recorded response and no live server")
-            with self._lock:
-                self.provenance.append("recorded")
-            return self.inner.handle_request(request)
-
-        self._handle = vcr_handle_request(cassette, forward, httpx2)
-
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        before = len(self.provenance)
-        try:
-            response: httpx2.Response = self._handle(self, request)
-        except CannotOverwriteExistingCassetteException as exc:
-            raise CassetteMiss(f"request not found in cassette {self.cassette.path}") from exc
-        if len(self.provenance) == before:
-            self.provenance.append("replayed")
-        return response
+        body = request.read()
+        recorded = Request(request.method, str(request.url), body, request.headers)
+        if self.cassette.can_play_response_for(recorded):
+            with self._lock:
+                self.provenance.append("replayed")
+            return _replayed(self.cassette.play_response(recorded))
+        if self.cassette.write_protected:
+            raise CassetteMiss(f"request not found in cassette {self.cassette.path}")
+        if self.inner is None:
+            raise CassetteMiss("no recorded response and no live server")
+        with self._lock:  # counted as it goes out, as a recording run even if the request then fails
+            self.provenance.append("recorded")
+        live = self.inner.handle_request(request)
+        raw = b"".join(live.iter_raw())  # closes the live response, releasing its connection
+        self.cassette.append(recorded, _recorded(live, raw))
+        return httpx2.Response(
+            live.status_code,
+            headers=live.headers,
+            stream=httpx2.ByteStream(raw),
+            extensions={k: v for k, v in live.extensions.items() if k in ("http_version", "reason_phrase")},
+        )
 
     def save(self) -> None:
         if self.cassette.record_mode == RecordMode.ALL and not self.cassette.dirty:
-            Path(self.cassette._path).unlink(missing_ok=True)  # nothing answered: no stale recording left
-        self.cassette._save()
+            self.run_cassette.path.unlink(missing_ok=True)  # nothing answered: no stale recording left
+        self.run_cassette.save()
 
     @property
     def unplayed(self) -> int:

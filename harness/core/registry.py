@@ -28,7 +28,7 @@ T = TypeVar("T")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
 HARNESS_PACKAGE = "toolcall-harness"
 # The distribution whose entry point is being loaded; entries registered meanwhile are attributed to it.
-_LOADING: contextvars.ContextVar[str | None] = contextvars.ContextVar("toolcall_harness_loading", default=None)
+_LOADING: contextvars.ContextVar[str | None] = contextvars.ContextVar("harness_loading", default=None)
 # How many ids an "unknown" message lists in full; longer lists point at `toolcall-harness plugins`.
 MAX_KNOWN_SHOWN = 12
 

@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from harness.core.errors import HarnessError, did_you_mean
-from harness.scenario.spec import ResolvedScenario, Scenario, ToolDef, ToolLibrary
+from harness.scenario.spec import ArgSpec, ResolvedScenario, Scenario, ToolDef, ToolLibrary, known_keys
 
 LIBRARY_NAME = "tools.yaml"
 
@@ -128,7 +128,11 @@ def _problems_from(
                 line = key.start_mark.line + 1
             message = f"unknown key '{name}'"
             if owner is not None:
-                message += did_you_mean(name, owner.model_fields)
+                hint = did_you_mean(name, known_keys(owner))
+                if not hint and owner is ArgSpec:
+                    hint = " (not a built-in argument matcher; a plugin's must be installed or loaded with " \
+                           "--plugins)"
+                message += hint
             field = ".".join(str(p) for p in loc[:-1]) or None
         elif e["type"] not in ("missing",) and "input" in e and not isinstance(e["input"], dict | list):
             message += f" (got {e['input']!r})"

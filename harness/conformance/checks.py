@@ -31,6 +31,7 @@ __all__ = ["CHECKS", "Exchange", "Registry", "check", "schema_verdict"]
 
 @CHECKS.register("tool_call.type")
 def check_type(ex: Exchange) -> Iterator[Finding]:
+    """Every tool call has `type: "function"`."""
     for position, (call, facts) in enumerate(ex.each_call()):
         if facts.legacy or facts.type_raw == "function":
             continue
@@ -43,6 +44,7 @@ def check_type(ex: Exchange) -> Iterator[Finding]:
 
 @CHECKS.register("tool_call.id")
 def check_id(ex: Exchange) -> Iterator[Finding]:
+    """Every tool call has a non-empty string id."""
     for position, (call, facts) in enumerate(ex.each_call()):
         if facts.legacy or (isinstance(facts.id_raw, str) and facts.id_raw.strip()):
             continue
@@ -60,6 +62,7 @@ def check_id(ex: Exchange) -> Iterator[Finding]:
 
 @CHECKS.register("tool_call.id_unique")
 def check_id_unique(ex: Exchange) -> Iterator[Finding]:
+    """Tool-call ids are unique in the response and not reused from the history."""
     past = {p.id for p in history_calls(ex.request) if p.id}
     past |= {str(m["tool_call_id"]) for m in as_list(ex.request.get("messages"))
              if isinstance(m, dict) and m.get("role") == "tool" and m.get("tool_call_id")}
@@ -80,6 +83,7 @@ def check_id_unique(ex: Exchange) -> Iterator[Finding]:
 
 @CHECKS.register("tool_call.name")
 def check_name(ex: Exchange) -> Iterator[Finding]:
+    """Every called function is one the request offered."""
     offered = sorted(ex.tools)
     for position, call in enumerate(ex.reply.tool_calls):
         if call.name is not None and call.name in ex.tools:
@@ -92,6 +96,7 @@ def check_name(ex: Exchange) -> Iterator[Finding]:
 
 @CHECKS.register("tool_call.arguments_string")
 def check_arguments_string(ex: Exchange) -> Iterator[Finding]:
+    """`function.arguments` is a JSON-encoded string, not an object or null."""
     for position, (call, facts) in enumerate(ex.each_call()):
         if facts.arguments_kind == "string":
             continue
@@ -103,6 +108,7 @@ def check_arguments_string(ex: Exchange) -> Iterator[Finding]:
 
 @CHECKS.register("tool_call.arguments_json")
 def check_arguments_json(ex: Exchange) -> Iterator[Finding]:
+    """The arguments string parses as a JSON object."""
     for position, call in enumerate(ex.reply.tool_calls):
         if call.arguments_raw is None:
             continue  # not a string: reported by tool_call.arguments_string
@@ -120,6 +126,7 @@ def check_arguments_json(ex: Exchange) -> Iterator[Finding]:
 
 @CHECKS.register("tool_call.arguments_schema")
 def check_arguments_schema(ex: Exchange) -> Iterator[Finding]:
+    """The arguments satisfy the tool's JSON Schema."""
     for position, call in enumerate(ex.reply.tool_calls):
         verdict, error = schema_verdict(call, ex.tools)
         if verdict is False:
@@ -130,6 +137,7 @@ def check_arguments_schema(ex: Exchange) -> Iterator[Finding]:
 
 @CHECKS.register("tool_call.repeated")
 def check_repeated(ex: Exchange) -> Iterator[Finding]:
+    """A call repeating one already answered in the history (a tool loop), as a warning."""
     answered = [p for p in history_calls(ex.request) if p.answered]
     for position, call in enumerate(ex.reply.tool_calls):
         if call.name is None:
@@ -147,6 +155,7 @@ def check_repeated(ex: Exchange) -> Iterator[Finding]:
 
 @CHECKS.register("legacy_function_call")
 def check_legacy(ex: Exchange) -> Iterator[Finding]:
+    """Calls come as `tool_calls`, not the deprecated `function_call`."""
     for position, (call, facts) in enumerate(ex.each_call()):
         if not facts.legacy:
             continue
@@ -168,6 +177,7 @@ def _named_choice(request: dict[str, Any]) -> str | None:
 
 @CHECKS.register("finish_reason")
 def check_finish_reason(ex: Exchange) -> Iterator[Finding]:
+    """finish_reason is `tool_calls` exactly when the response carries tool calls."""
     reason = ex.reply.finish_reason
     calls = ex.reply.tool_calls
     if reason is None and ex.stream is not None:
@@ -194,6 +204,7 @@ def check_finish_reason(ex: Exchange) -> Iterator[Finding]:
 
 @CHECKS.register("stream.index")
 def check_stream_index(ex: Exchange) -> Iterator[Finding]:
+    """Every streamed tool-call delta has an integer `index`."""
     if ex.stream is None or not ex.stream.missing_index:
         return
     chunks = sorted(set(ex.stream.missing_index))
@@ -205,6 +216,7 @@ def check_stream_index(ex: Exchange) -> Iterator[Finding]:
 
 @CHECKS.register("stream.header_repeated")
 def check_header_repeated(ex: Exchange) -> Iterator[Finding]:
+    """A streamed call's id and name are sent once, not repeated in later deltas."""
     if ex.stream is None:
         return
     by_key: dict[tuple[int, int | None], list[str]] = {}
@@ -221,6 +233,7 @@ def check_header_repeated(ex: Exchange) -> Iterator[Finding]:
 
 @CHECKS.register("stream.finish_reason")
 def check_stream_finish_reason(ex: Exchange) -> Iterator[Finding]:
+    """A stream says why it ended (a chunk with a finish_reason)."""
     if ex.stream is not None and ex.reply.finish_reason is None:
         yield Finding(check="stream.finish_reason", expected="a chunk with a finish_reason", actual=None,
                       message=f"the stream never gives a finish_reason ({len(ex.stream.chunks)} chunks); "
@@ -229,6 +242,7 @@ def check_stream_finish_reason(ex: Exchange) -> Iterator[Finding]:
 
 @CHECKS.register("stream.done")
 def check_stream_done(ex: Exchange) -> Iterator[Finding]:
+    """A stream ends with `data: [DONE]` (a warning when it does not)."""
     if ex.stream is not None and not ex.stream.saw_done:
         yield Finding(check="stream.done", severity="warning", expected="data: [DONE]", actual="end of body",
                       message="the stream ends without `data: [DONE]`; clients waiting for it rely on the "

@@ -13,6 +13,7 @@ import atexit
 import contextlib
 import http.client
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -108,7 +109,13 @@ class ProcessLauncher(Launcher):
         """
 
     def explain_exit(self, code: int, log: str) -> tuple[str, str]:
-        """What an exit status means in plain words, and the fix."""
+        """What an exit status means in plain words, and the fix; a launcher that knows its server's
+        failures (a CPU it cannot run on, a damaged model file) says more."""
+        if code < 0:
+            try:
+                return f"it was killed by {signal.Signals(-code).name}", "see the log"
+            except ValueError:
+                return f"it was killed by signal {-code}", "see the log"
         return f"it exited with code {code}", "see the log"
 
     # ------------------------------------------------------------------------------------ the lifecycle

@@ -138,9 +138,10 @@ def load_plugins(
             if point.name in _EAGER_BUILTINS and point.entries is not None:
                 point.entries()
         if entry_points:
+            installed = importlib.metadata.entry_points()  # one scan of the installed distributions
             for point in EXTENSION_POINTS:
                 if point.entries is not None:
-                    loaded.entry_points += _load_group(point.group)
+                    loaded.entry_points += _load_group(installed.select(group=point.group), point.group)
         for name, where in plugin_modules(modules, environ):
             if f"module:{name}" not in _done:
                 _import_module(name, where)
@@ -149,9 +150,9 @@ def load_plugins(
     return loaded
 
 
-def _load_group(group: str) -> list[str]:
+def _load_group(found: importlib.metadata.EntryPoints, group: str) -> list[str]:
     lines = []
-    for ep in importlib.metadata.entry_points(group=group):
+    for ep in found:
         key = f"{group}:{ep.name}={ep.value}"
         if key in _done:
             continue

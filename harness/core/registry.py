@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
-import importlib.metadata
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -68,6 +67,8 @@ def loading(package: str | None) -> Iterator[None]:
 
 @functools.lru_cache(maxsize=1)
 def _distributions() -> dict[str, list[str]]:
+    import importlib.metadata  # only a listing needs it: registries are imported by every command
+
     return dict(importlib.metadata.packages_distributions())
 
 

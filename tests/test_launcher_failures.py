@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli.main import main
-from harness.providers import llama_server as local
+from harness.providers.launchers import llama_server as local
 
 ROOT = Path(__file__).resolve().parents[1]
 CRASHES_ON_CHAT = f"""#!{sys.executable}

@@ -21,8 +21,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from harness.providers import llama_server as local
-from harness.providers.llama_server import LOCAL_MODELS, LocalServerError, LocalServers, missing_reason
+from harness.providers.launchers import llama_server as local
+from harness.providers.launchers.llama_server import (
+    LOCAL_MODELS,
+    LocalServerError,
+    LocalServers,
+    missing_reason,
+)
 
 WEATHER_TOOL = {
     "type": "function",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli.main import main
-from harness.providers.llama_server import missing_reason
+from harness.providers.launchers.llama_server import missing_reason
 
 ROOT = Path(__file__).resolve().parents[1]
 

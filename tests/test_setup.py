@@ -7,7 +7,7 @@ import shlex
 import tomllib
 from pathlib import Path
 
-from harness.providers import llama_server as local
+from harness.providers.launchers import llama_server as local
 
 ROOT = Path(__file__).resolve().parents[1]
 SETUP = (ROOT / "scripts" / "setup.sh").read_text(encoding="utf-8")

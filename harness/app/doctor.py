@@ -16,7 +16,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Literal
 
-from harness.providers import llama_server as local
+from harness.providers.launchers import llama_server as local
 
 Status = Literal["ok", "FAIL", "warn"]
 NODE_MAJOR = 20

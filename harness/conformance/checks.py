@@ -1,177 +1,29 @@
-"""The wire checks: plain functions in one registry, each with a stable id, run all on every exchange.
+"""The built-in wire checks: plain functions registered by id, run all on every exchange.
 
 A check receives an `Exchange` (the request as sent, the assembled reply, the raw facts about each
 call and, for streams, the trace) and yields `Finding`s with the evidence. Checks judge only what the
 OpenAI wire contract says; harmless variety that real providers show (content null/""/absent, vendor
 fields, id formats, `index` in non-stream calls, key order) is deliberately not a finding.
-The one check that defers to the openai SDK's own types, `sdk.parse`, lives in `harness.sdk_check`
-and is registered here, so `CHECKS` holds every wire check.
+The one check that defers to the openai SDK's own types, `sdk.parse`, lives in `sdk_parse` and is
+registered here, so `CHECKS` holds every built-in wire check. Plugins add theirs with `harness.check`.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from typing import Any
 
-import jsonschema
-from jsonschema.exceptions import SchemaError
-from referencing.exceptions import Unresolvable
-
+from harness.conformance.check_registry import WIRE_CHECKS, CheckRegistry, check
+from harness.conformance.exchange import Exchange, as_list, history_calls, label, schema_verdict
 from harness.conformance.sdk_parse import check_sdk_parse, spans
-from harness.conformance.stream import CallFacts, StreamTrace
-from harness.core.model import Finding, Reply, ToolCall
+from harness.core.model import Finding
 
-CheckFn = Callable[["Exchange"], Iterable[Finding]]
+# The registry of wire checks under its historical names: `CHECKS.run(exchange)` judges one exchange.
+CHECKS = WIRE_CHECKS
+Registry = CheckRegistry
 
-
-@dataclass
-class Exchange:
-    """Everything one request/response round trip offers to the checks, judged self-contained."""
-
-    request: dict[str, Any]
-    reply: Reply
-    calls: list[CallFacts]
-    body: dict[str, Any] | None = None
-    stream: StreamTrace | None = None
-    tools: dict[str, Any] = field(init=False)
-    legacy_request: bool = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.tools, self.legacy_request = offered_tools(self.request)
-
-    def each_call(self) -> Iterator[tuple[ToolCall, CallFacts]]:
-        yield from zip(self.reply.tool_calls, self.calls, strict=True)
-
-
-class Registry:
-    """Check functions by id; registering an id twice is a harness bug, so it fails at import."""
-
-    def __init__(self) -> None:
-        self._checks: dict[str, CheckFn] = {}
-
-    def register(self, check_id: str) -> Callable[[CheckFn], CheckFn]:
-        def decorate(fn: CheckFn) -> CheckFn:
-            if check_id in self._checks:
-                raise ValueError(f"check {check_id!r} is already registered")
-            self._checks[check_id] = fn
-            return fn
-
-        return decorate
-
-    def ids(self) -> list[str]:
-        return list(self._checks)
-
-    def get(self, check_id: str) -> CheckFn:
-        return self._checks[check_id]
-
-    def run(self, exchange: Exchange) -> list[Finding]:
-        findings: list[Finding] = []
-        for fn in self._checks.values():
-            findings.extend(fn(exchange))
-        return findings
-
-
-CHECKS = Registry()
-
-
-# ------------------------------------------------------------------------------------ request helpers
-
-
-def offered_tools(request: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-    """Names of the offered functions -> their parameters schema; and whether legacy `functions` was used."""
-    tools: dict[str, Any] = {}
-    for tool in _list(request.get("tools")):
-        function = tool.get("function") if isinstance(tool, dict) else None
-        if isinstance(function, dict) and isinstance(function.get("name"), str):
-            tools[function["name"]] = function.get("parameters")
-    legacy = False
-    for function in _list(request.get("functions")):
-        if isinstance(function, dict) and isinstance(function.get("name"), str):
-            tools.setdefault(function["name"], function.get("parameters"))
-            legacy = True
-    return tools, legacy
-
-
-@dataclass
-class PastCall:
-    id: str | None
-    name: str | None
-    arguments: Any
-    answered: bool
-
-
-def history_calls(request: dict[str, Any]) -> list[PastCall]:
-    """The tool calls earlier assistant messages made, and whether a tool message answered each."""
-    messages = [m for m in _list(request.get("messages")) if isinstance(m, dict)]
-    answered = {m.get("tool_call_id") for m in messages if m.get("role") == "tool"}
-    past: list[PastCall] = []
-    for message in messages:
-        if message.get("role") != "assistant" or not isinstance(message.get("tool_calls"), list):
-            continue
-        for item in message["tool_calls"]:
-            if not isinstance(item, dict):
-                continue
-            function: dict[str, Any] = item["function"] if isinstance(item.get("function"), dict) else {}
-            call_id = item.get("id") if isinstance(item.get("id"), str) else None
-            past.append(PastCall(call_id, function.get("name"), _loads(function.get("arguments")),
-                                 call_id is not None and call_id in answered))
-    return past
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _loads(raw: Any) -> Any:
-    if not isinstance(raw, str):
-        return raw
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw
-
-
-@functools.lru_cache(maxsize=1024)
-def _validator(schema_json: str) -> Any:
-    """A checked validator per distinct schema: checking a schema against its metaschema costs more than
-    validating the arguments, and the same few tools come back on every turn."""
-    schema = json.loads(schema_json)
-    validator_cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    try:
-        validator_cls.check_schema(schema)
-    except SchemaError:
-        return None
-    return validator_cls(schema)
-
-
-def schema_verdict(call: ToolCall, tools: dict[str, Any]) -> tuple[bool | None, str | None]:
-    """Whether the parsed arguments satisfy the tool's JSON Schema; None when that cannot be decided."""
-    if call.name not in tools or not isinstance(call.arguments, dict):
-        return None, None
-    schema = tools[call.name]
-    if schema is None:
-        schema = {"type": "object"}  # OpenAI: omitting `parameters` means a function without parameters
-    if not isinstance(schema, dict):
-        return None, None
-    try:
-        validator = _validator(json.dumps(schema, sort_keys=True))
-        if validator is None:  # a schema we cannot use decides nothing about the model
-            return None, None
-        error = jsonschema.exceptions.best_match(validator.iter_errors(call.arguments))
-    except Unresolvable:
-        return None, None
-    if error is None:
-        return True, None
-    where = "/".join(str(p) for p in error.absolute_path) or "(root)"
-    return False, f"at {where}: {error.message}"
-
-
-def label(call: ToolCall, position: int) -> str:
-    name = repr(call.name) if call.name is not None else "(no name)"
-    return f"tool call {position} {name}"
+__all__ = ["CHECKS", "Exchange", "Registry", "check", "schema_verdict"]
 
 
 # --------------------------------------------------------------------------------------- call checks
@@ -179,6 +31,7 @@ def label(call: ToolCall, position: int) -> str:
 
 @CHECKS.register("tool_call.type")
 def check_type(ex: Exchange) -> Iterator[Finding]:
+    """Every tool call has `type: "function"`."""
     for position, (call, facts) in enumerate(ex.each_call()):
         if facts.legacy or facts.type_raw == "function":
             continue
@@ -191,6 +44,7 @@ def check_type(ex: Exchange) -> Iterator[Finding]:
 
 @CHECKS.register("tool_call.id")
 def check_id(ex: Exchange) -> Iterator[Finding]:
+    """Every tool call has a non-empty string id."""
     for position, (call, facts) in enumerate(ex.each_call()):
         if facts.legacy or (isinstance(facts.id_raw, str) and facts.id_raw.strip()):
             continue
@@ -208,8 +62,9 @@ def check_id(ex: Exchange) -> Iterator[Finding]:
 
 @CHECKS.register("tool_call.id_unique")
 def check_id_unique(ex: Exchange) -> Iterator[Finding]:
+    """Tool-call ids are unique in the response and not reused from the history."""
     past = {p.id for p in history_calls(ex.request) if p.id}
-    past |= {str(m["tool_call_id"]) for m in _list(ex.request.get("messages"))
+    past |= {str(m["tool_call_id"]) for m in as_list(ex.request.get("messages"))
              if isinstance(m, dict) and m.get("role") == "tool" and m.get("tool_call_id")}
     seen: dict[str, int] = {}
     for position, call in enumerate(ex.reply.tool_calls):
@@ -228,6 +83,7 @@ def check_id_unique(ex: Exchange) -> Iterator[Finding]:
 
 @CHECKS.register("tool_call.name")
 def check_name(ex: Exchange) -> Iterator[Finding]:
+    """Every called function is one the request offered."""
     offered = sorted(ex.tools)
     for position, call in enumerate(ex.reply.tool_calls):
         if call.name is not None and call.name in ex.tools:
@@ -240,6 +96,7 @@ def check_name(ex: Exchange) -> Iterator[Finding]:
 
 @CHECKS.register("tool_call.arguments_string")
 def check_arguments_string(ex: Exchange) -> Iterator[Finding]:
+    """`function.arguments` is a JSON-encoded string, not an object or null."""
     for position, (call, facts) in enumerate(ex.each_call()):
         if facts.arguments_kind == "string":
             continue
@@ -251,6 +108,7 @@ def check_arguments_string(ex: Exchange) -> Iterator[Finding]:
 
 @CHECKS.register("tool_call.arguments_json")
 def check_arguments_json(ex: Exchange) -> Iterator[Finding]:
+    """The arguments string parses as a JSON object."""
     for position, call in enumerate(ex.reply.tool_calls):
         if call.arguments_raw is None:
             continue  # not a string: reported by tool_call.arguments_string
@@ -268,6 +126,7 @@ def check_arguments_json(ex: Exchange) -> Iterator[Finding]:
 
 @CHECKS.register("tool_call.arguments_schema")
 def check_arguments_schema(ex: Exchange) -> Iterator[Finding]:
+    """The arguments satisfy the tool's JSON Schema."""
     for position, call in enumerate(ex.reply.tool_calls):
         verdict, error = schema_verdict(call, ex.tools)
         if verdict is False:
@@ -278,6 +137,7 @@ def check_arguments_schema(ex: Exchange) -> Iterator[Finding]:
 
 @CHECKS.register("tool_call.repeated")
 def check_repeated(ex: Exchange) -> Iterator[Finding]:
+    """A call repeating one already answered in the history (a tool loop), as a warning."""
     answered = [p for p in history_calls(ex.request) if p.answered]
     for position, call in enumerate(ex.reply.tool_calls):
         if call.name is None:
@@ -295,6 +155,7 @@ def check_repeated(ex: Exchange) -> Iterator[Finding]:
 
 @CHECKS.register("legacy_function_call")
 def check_legacy(ex: Exchange) -> Iterator[Finding]:
+    """Calls come as `tool_calls`, not the deprecated `function_call`."""
     for position, (call, facts) in enumerate(ex.each_call()):
         if not facts.legacy:
             continue
@@ -316,6 +177,7 @@ def _named_choice(request: dict[str, Any]) -> str | None:
 
 @CHECKS.register("finish_reason")
 def check_finish_reason(ex: Exchange) -> Iterator[Finding]:
+    """finish_reason is `tool_calls` exactly when the response carries tool calls."""
     reason = ex.reply.finish_reason
     calls = ex.reply.tool_calls
     if reason is None and ex.stream is not None:
@@ -342,6 +204,7 @@ def check_finish_reason(ex: Exchange) -> Iterator[Finding]:
 
 @CHECKS.register("stream.index")
 def check_stream_index(ex: Exchange) -> Iterator[Finding]:
+    """Every streamed tool-call delta has an integer `index`."""
     if ex.stream is None or not ex.stream.missing_index:
         return
     chunks = sorted(set(ex.stream.missing_index))
@@ -353,6 +216,7 @@ def check_stream_index(ex: Exchange) -> Iterator[Finding]:
 
 @CHECKS.register("stream.header_repeated")
 def check_header_repeated(ex: Exchange) -> Iterator[Finding]:
+    """A streamed call's id and name are sent once, not repeated in later deltas."""
     if ex.stream is None:
         return
     by_key: dict[tuple[int, int | None], list[str]] = {}
@@ -369,6 +233,7 @@ def check_header_repeated(ex: Exchange) -> Iterator[Finding]:
 
 @CHECKS.register("stream.finish_reason")
 def check_stream_finish_reason(ex: Exchange) -> Iterator[Finding]:
+    """A stream says why it ended (a chunk with a finish_reason)."""
     if ex.stream is not None and ex.reply.finish_reason is None:
         yield Finding(check="stream.finish_reason", expected="a chunk with a finish_reason", actual=None,
                       message=f"the stream never gives a finish_reason ({len(ex.stream.chunks)} chunks); "
@@ -377,6 +242,7 @@ def check_stream_finish_reason(ex: Exchange) -> Iterator[Finding]:
 
 @CHECKS.register("stream.done")
 def check_stream_done(ex: Exchange) -> Iterator[Finding]:
+    """A stream ends with `data: [DONE]` (a warning when it does not)."""
     if ex.stream is not None and not ex.stream.saw_done:
         yield Finding(check="stream.done", severity="warning", expected="data: [DONE]", actual="end of body",
                       message="the stream ends without `data: [DONE]`; clients waiting for it rely on the "

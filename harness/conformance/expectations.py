@@ -1,7 +1,9 @@
 """Scenario expectations: what the model should have done, judged on the finished conversation.
 
-Every expectation yields findings with a stable check id (`expect.calls`, `expect.answer`, ...) and is
-evaluated in full — the report says everything that went wrong, not only the first thing.
+Each expectation is a conversation check registered under the id its findings carry (`expect.calls`,
+`expect.answer`, ...), through the same decorator a plugin uses, and every one is evaluated in full —
+the report says everything that went wrong, not only the first thing. A check whose expectation the
+scenario does not state yields nothing.
 """
 
 from __future__ import annotations
@@ -9,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from harness.conformance.check_registry import CONVERSATION_CHECKS, CheckSelection, check
 from harness.core.model import Finding, Reply
 from harness.scenario.matchers import assign_calls, check_call, normalize_text
 from harness.scenario.simulator import ToolSimulator
-from harness.scenario.spec import AnswerExpect, Expect, TurnExpect
+from harness.scenario.spec import AnswerExpect, Expect, ResolvedScenario, TurnExpect
 
 
 @dataclass(frozen=True)
@@ -25,14 +28,32 @@ class Conversation:
     hit_max_iterations: bool
 
 
-def evaluate(expect: Expect, conv: Conversation) -> list[Finding]:
-    findings: list[Finding] = []
-    for turn in expect.turns:
-        findings += _turn(turn, conv)
-    findings += _overall(expect, conv)
-    if expect.answer is not None:
-        findings += _answer(expect.answer, conv.final_answer)
-    return findings
+@dataclass(frozen=True)
+class ConversationContext:
+    """What a conversation check reads: the scenario's expectations and the finished conversation."""
+
+    expect: Expect
+    conversation: Conversation
+
+    @property
+    def scenario(self) -> ResolvedScenario:
+        return self.conversation.simulator.scenario
+
+    @property
+    def replies(self) -> list[Reply]:
+        return self.conversation.replies
+
+
+# The checks of one `turns:` entry; their findings are reported turn by turn, in the order of the YAML.
+TURN_CHECKS = ("expect.turn", "expect.tool_calls", "expect.count", "expect.calls")
+
+
+def evaluate(expect: Expect, conv: Conversation, checks: CheckSelection | None = None) -> list[Finding]:
+    """Every selected conversation check (all by default) on one finished conversation."""
+    findings = CONVERSATION_CHECKS.run(ConversationContext(expect, conv), checks)
+    first = {turn.turn: i for i, turn in reversed(list(enumerate(expect.turns)))}
+    rest = len(expect.turns)
+    return sorted(findings, key=lambda f: first.get(f.turn or 0, rest) if f.check in TURN_CHECKS else rest)
 
 
 def _fail(
@@ -41,90 +62,109 @@ def _fail(
     return Finding(check=check, message=message, turn=turn, expected=expected, actual=actual)
 
 
-def _turn(exp: TurnExpect, conv: Conversation) -> Iterator[Finding]:
-    n = exp.turn
-    if n > len(conv.replies):
-        yield _fail("expect.turn", f"turn {n} never happened (the conversation had {len(conv.replies)})", n)
-        return
-    calls = conv.replies[n - 1].tool_calls
-    names = [c.name for c in calls]
-    if exp.tool_calls == "required" and not calls:
-        yield _fail(
-            "expect.tool_calls", "expected a tool call, the model answered in text", n, "required", []
-        )
-    if exp.tool_calls == "forbidden" and calls:
-        yield _fail("expect.tool_calls", f"expected no tool call, got {names}", n, "forbidden", names)
-    count = len(calls)
-    if exp.count is not None and count != exp.count:
-        yield _fail("expect.count", f"expected {exp.count} call(s), got {count} {names}", n, exp.count, count)
-    if exp.min_count is not None and count < exp.min_count:
-        yield _fail(
-            "expect.count", f"expected at least {exp.min_count} call(s), got {count}", n, exp.min_count, count
-        )
-    if exp.max_count is not None and count > exp.max_count:
-        yield _fail(
-            "expect.count", f"expected at most {exp.max_count} call(s), got {count}", n, exp.max_count, count
-        )
-    if exp.calls is not None:
-        problems, extra = assign_calls(exp.calls, calls, conv.simulator.resolver(before_turn=n))
+def _happened(ctx: ConversationContext) -> Iterator[tuple[TurnExpect, Reply]]:
+    """The `turns:` expectations whose turn took place, with that turn's reply."""
+    for exp in ctx.expect.turns:
+        if exp.turn <= len(ctx.replies):
+            yield exp, ctx.replies[exp.turn - 1]
+
+
+# ------------------------------------------------------------------------------------------ per turn
+
+
+@check("expect.turn", kind="conversation")
+def turn_happened(ctx: ConversationContext) -> Iterator[Finding]:
+    """An expected turn took place at all."""
+    for exp in ctx.expect.turns:
+        if exp.turn > len(ctx.replies):
+            yield _fail("expect.turn", f"turn {exp.turn} never happened (the conversation had "
+                        f"{len(ctx.replies)})", exp.turn)
+
+
+@check("expect.tool_calls", kind="conversation")
+def tool_calls_required_or_forbidden(ctx: ConversationContext) -> Iterator[Finding]:
+    """`tool_calls: required | forbidden` for a turn."""
+    for exp, reply in _happened(ctx):
+        calls = reply.tool_calls
+        if exp.tool_calls == "required" and not calls:
+            yield _fail("expect.tool_calls", "expected a tool call, the model answered in text", exp.turn,
+                        "required", [])
+        if exp.tool_calls == "forbidden" and calls:
+            names = [c.name for c in calls]
+            yield _fail("expect.tool_calls", f"expected no tool call, got {names}", exp.turn, "forbidden",
+                        names)
+
+
+@check("expect.count", kind="conversation")
+def call_count(ctx: ConversationContext) -> Iterator[Finding]:
+    """`count`, `min_count` and `max_count` of a turn's calls."""
+    for exp, reply in _happened(ctx):
+        n, count, names = exp.turn, len(reply.tool_calls), [c.name for c in reply.tool_calls]
+        if exp.count is not None and count != exp.count:
+            yield _fail("expect.count", f"expected {exp.count} call(s), got {count} {names}", n, exp.count,
+                        count)
+        if exp.min_count is not None and count < exp.min_count:
+            yield _fail("expect.count", f"expected at least {exp.min_count} call(s), got {count}", n,
+                        exp.min_count, count)
+        if exp.max_count is not None and count > exp.max_count:
+            yield _fail("expect.count", f"expected at most {exp.max_count} call(s), got {count}", n,
+                        exp.max_count, count)
+
+
+@check("expect.calls", kind="conversation")
+def expected_calls(ctx: ConversationContext) -> Iterator[Finding]:
+    """A turn's calls match `calls:` in any order, each spec used once; extra calls fail without `count`."""
+    for exp, reply in _happened(ctx):
+        if exp.calls is None:
+            continue
+        calls = reply.tool_calls
+        resolver = ctx.conversation.simulator.resolver(before_turn=exp.turn)
+        problems, extra = assign_calls(exp.calls, calls, resolver)
         for p in problems:
-            yield _fail("expect.calls", p, n)
+            yield _fail("expect.calls", p, exp.turn)
         if exp.count is None and extra:
             extra_names = [calls[j].name for j in extra]
-            yield _fail("expect.calls", f"unexpected extra call(s): {extra_names}", n, len(exp.calls), count)
+            yield _fail("expect.calls", f"unexpected extra call(s): {extra_names}", exp.turn, len(exp.calls),
+                        len(calls))
 
 
-def _overall(expect: Expect, conv: Conversation) -> Iterator[Finding]:
-    executions = conv.simulator.executions
-    called = [ex.call for ex in executions]
-    names = [c.name for c in called]
-    if expect.tool_called is True and not called:
+# ------------------------------------------------------------------------------------ whole conversation
+
+
+@check("expect.tool_called", kind="conversation")
+def tool_called(ctx: ConversationContext) -> Iterator[Finding]:
+    """`tool_called: true | false` over the whole conversation."""
+    names = [ex.call.name for ex in ctx.conversation.simulator.executions]
+    if ctx.expect.tool_called is True and not names:
         yield _fail("expect.tool_called", "expected a tool call, none was made", expected=True, actual=False)
-    if expect.tool_called is False and called:
+    if ctx.expect.tool_called is False and names:
         yield _fail("expect.tool_called", f"expected no tool call, got {names}", expected=False, actual=names)
-    if expect.tools is not None and set(names) != set(expect.tools):
-        yield _fail(
-            "expect.tools",
-            f"expected tools {sorted(expect.tools)}, used {sorted(set(map(str, names)))}",
-            expected=sorted(expect.tools),
-            actual=sorted(set(map(str, names))),
-        )
-    if expect.sequence is not None:
-        yield from _sequence(expect, conv)
-    if expect.max_calls_per_turn is not None:
-        for i, reply in enumerate(conv.replies, start=1):
-            if len(reply.tool_calls) > expect.max_calls_per_turn:
-                yield _fail(
-                    "expect.max_calls_per_turn",
-                    f"expected at most {expect.max_calls_per_turn} call(s) per turn, got "
-                    f"{len(reply.tool_calls)}",
-                    i,
-                    expect.max_calls_per_turn,
-                    len(reply.tool_calls),
-                )
-    if expect.max_turns is not None and len(conv.replies) > expect.max_turns:
-        yield _fail(
-            "expect.max_turns",
-            f"expected to finish within {expect.max_turns} turn(s), took {len(conv.replies)}",
-            expected=expect.max_turns,
-            actual=len(conv.replies),
-        )
-    if conv.hit_max_iterations and expect.final_answer:
-        yield _fail("loop.max_iterations", f"still calling tools after {len(conv.replies)} turns (a loop?)")
-    elif expect.final_answer and conv.final_answer is None:
-        yield _fail("expect.final_answer", "the conversation did not end with a plain answer")
 
 
-def _sequence(expect: Expect, conv: Conversation) -> Iterator[Finding]:
-    """The calls, flattened across turns, must follow the expected order (other calls may sit between)."""
-    assert expect.sequence is not None
-    executions = conv.simulator.executions
+@check("expect.tools", kind="conversation")
+def tools_used(ctx: ConversationContext) -> Iterator[Finding]:
+    """Exactly the set of tools in `tools:` is called overall."""
+    expected = ctx.expect.tools
+    names = [ex.call.name for ex in ctx.conversation.simulator.executions]
+    if expected is not None and set(names) != set(expected):
+        used = sorted(set(map(str, names)))
+        yield _fail("expect.tools", f"expected tools {sorted(expected)}, used {used}",
+                    expected=sorted(expected), actual=used)
+
+
+@check("expect.sequence", kind="conversation")
+def sequence(ctx: ConversationContext) -> Iterator[Finding]:
+    """The calls, flattened across turns, follow `sequence:` (other calls may sit between)."""
+    expect, sim = ctx.expect, ctx.conversation.simulator
+    if expect.sequence is None:
+        return
+    executions = sim.executions
     position = 0
     for spec in expect.sequence:
         best: list[str] | None = None
         for k in range(position, len(executions)):
             ex = executions[k]
-            problems = check_call(spec, ex.call, conv.simulator.resolver(before_turn=ex.turn))
+            problems = check_call(spec, ex.call, sim.resolver(before_turn=ex.turn))
             if not problems:
                 position = k + 1
                 best = None
@@ -140,6 +180,49 @@ def _sequence(expect: Expect, conv: Conversation) -> Iterator[Finding]:
                 actual=[ex.call.name for ex in executions],
             )
             return
+
+
+@check("expect.max_calls_per_turn", kind="conversation")
+def max_calls_per_turn(ctx: ConversationContext) -> Iterator[Finding]:
+    """No turn makes more calls than `max_calls_per_turn`."""
+    limit = ctx.expect.max_calls_per_turn
+    if limit is None:
+        return
+    for i, reply in enumerate(ctx.replies, start=1):
+        if len(reply.tool_calls) > limit:
+            yield _fail("expect.max_calls_per_turn", f"expected at most {limit} call(s) per turn, got "
+                        f"{len(reply.tool_calls)}", i, limit, len(reply.tool_calls))
+
+
+@check("expect.max_turns", kind="conversation")
+def max_turns(ctx: ConversationContext) -> Iterator[Finding]:
+    """The conversation ends within `max_turns` responses."""
+    limit, took = ctx.expect.max_turns, len(ctx.replies)
+    if limit is not None and took > limit:
+        yield _fail("expect.max_turns", f"expected to finish within {limit} turn(s), took {took}",
+                    expected=limit, actual=took)
+
+
+@check("loop.max_iterations", kind="conversation")
+def still_calling(ctx: ConversationContext) -> Iterator[Finding]:
+    """The model was still calling tools when the scenario's `max_iterations` ran out (a loop?)."""
+    if ctx.conversation.hit_max_iterations and ctx.expect.final_answer:
+        yield _fail("loop.max_iterations", f"still calling tools after {len(ctx.replies)} turns (a loop?)")
+
+
+@check("expect.final_answer", kind="conversation")
+def final_answer(ctx: ConversationContext) -> Iterator[Finding]:
+    """The conversation ends with a plain answer (a loop is reported by `loop.max_iterations` instead)."""
+    conv = ctx.conversation
+    if ctx.expect.final_answer and not conv.hit_max_iterations and conv.final_answer is None:
+        yield _fail("expect.final_answer", "the conversation did not end with a plain answer")
+
+
+@check("expect.answer", kind="conversation")
+def answer(ctx: ConversationContext) -> Iterator[Finding]:
+    """The final answer mentions, avoids and pairs what `answer:` says."""
+    if ctx.expect.answer is not None:
+        yield from _answer(ctx.expect.answer, ctx.conversation.final_answer)
 
 
 def _answer(exp: AnswerExpect, answer: str | None) -> Iterator[Finding]:

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.conformance.check_registry import CheckSelection
 from harness.conformance.checks import CHECKS, Exchange, schema_verdict
 from harness.conformance.stream import CallFacts, StreamDecodeError, assemble, read_arguments
 from harness.core.model import ErrorInfo, Finding, Reply, ToolCall
@@ -33,17 +34,29 @@ def _invalid(message: str, status: int | None) -> Assessment:
 # ------------------------------------------------------------------------------------------- assess
 
 
-def assess(request: dict[str, Any], status: int | None, text: str, *, stream: bool) -> Assessment:
-    """Judge one exchange self-contained: the request gives the offered tools and the history."""
+def assess(
+    request: dict[str, Any],
+    status: int | None,
+    text: str,
+    *,
+    stream: bool,
+    checks: CheckSelection | None = None,
+) -> Assessment:
+    """Judge one exchange self-contained: the request gives the offered tools and the history.
+
+    `checks` (from `select_checks`) limits which wire checks run; by default every registered one does.
+    """
     if status is None or not 200 <= status < 300:
         return Assessment(error=classify_error(status, text))
     request = request if isinstance(request, dict) else {}
     if stream:
-        return _assess_stream(request, status, text)
-    return _assess_body(request, status, text)
+        return _assess_stream(request, status, text, checks)
+    return _assess_body(request, status, text, checks)
 
 
-def _assess_stream(request: dict[str, Any], status: int, text: str) -> Assessment:
+def _assess_stream(
+    request: dict[str, Any], status: int, text: str, checks: CheckSelection | None
+) -> Assessment:
     try:
         assembly = assemble(text)
     except StreamDecodeError as exc:
@@ -58,10 +71,12 @@ def _assess_stream(request: dict[str, Any], status: int, text: str) -> Assessmen
     reply = Reply(content=assembly.content, tool_calls=assembly.tool_calls,
                   finish_reason=assembly.finish_reason, usage=assembly.usage, model=assembly.model,
                   upstream=assembly.upstream)
-    return _judge(Exchange(request=request, reply=reply, calls=assembly.calls, stream=assembly.trace))
+    return _judge(Exchange(request=request, reply=reply, calls=assembly.calls, stream=assembly.trace), checks)
 
 
-def _assess_body(request: dict[str, Any], status: int, text: str) -> Assessment:
+def _assess_body(
+    request: dict[str, Any], status: int, text: str, checks: CheckSelection | None
+) -> Assessment:
     try:
         data: Any = json.loads(text.lstrip("\ufeff"))
     except (ValueError, TypeError) as exc:
@@ -89,7 +104,7 @@ def _assess_body(request: dict[str, Any], status: int, text: str) -> Assessment:
         model=data["model"] if isinstance(data.get("model"), str) else None,
         upstream=data["provider"] if isinstance(data.get("provider"), str) else None,
     )
-    return _judge(Exchange(request=request, reply=reply, calls=facts, body=data))
+    return _judge(Exchange(request=request, reply=reply, calls=facts, body=data), checks)
 
 
 def _body_calls(message: dict[str, Any]) -> tuple[list[ToolCall], list[CallFacts]]:
@@ -116,10 +131,10 @@ def _body_calls(message: dict[str, Any]) -> tuple[list[ToolCall], list[CallFacts
     return calls, facts
 
 
-def _judge(exchange: Exchange) -> Assessment:
+def _judge(exchange: Exchange, checks: CheckSelection | None) -> Assessment:
     for call in exchange.reply.tool_calls:
         call.arguments_match_schema, _ = schema_verdict(call, exchange.tools)
-    return Assessment(reply=exchange.reply, findings=CHECKS.run(exchange))
+    return Assessment(reply=exchange.reply, findings=CHECKS.run(exchange, checks))
 
 
 def _json_object(text: str) -> dict[str, Any] | None:

@@ -139,13 +139,19 @@ class FieldProblem:
 
 
 def field_problems(
-    err: ValidationError, source: YamlSource, model: type[BaseModel], base_loc: Loc = ()
+    err: ValidationError,
+    source: YamlSource,
+    model: type[BaseModel],
+    base_loc: Loc = (),
+    unknown_hint: Callable[[type[BaseModel], str], str] | None = None,
 ) -> list[FieldProblem]:
     """Every error of `err` (raised validating the data at `base_loc` as `model`), placed in `source`.
 
     An unknown key is reported on the line of the key itself, against the field that holds it, with the
     closest known field name; any other error shows the offending scalar, since pydantic's message
-    alone ("Input should be a valid integer") does not say what was written.
+    alone ("Input should be a valid integer") does not say what was written. `unknown_hint(owner, key)`
+    replaces the default suggestion (the closest field of the owner) where a model accepts more keys
+    than its fields.
     """
     problems = []
     for e in err.errors():
@@ -159,7 +165,8 @@ def field_problems(
             line = source.key_line(base_loc + loc)
             message = f"unknown key '{name}'"
             if owner is not None:
-                message += did_you_mean(name, owner.model_fields)
+                hint = unknown_hint or (lambda model, key: did_you_mean(key, model.model_fields))
+                message += hint(owner, name)
             field = ".".join(str(p) for p in loc[:-1]) or None
         elif e["type"] != "missing" and "input" in e and not isinstance(e["input"], dict | list):
             message += f" (got {e['input']!r})"

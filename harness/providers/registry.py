@@ -13,15 +13,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import urlparse
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from harness.core.errors import ConfigError, did_you_mean, located
 from harness.core.model import TargetInfo
 from harness.core.yaml_source import YamlSource, field_problems, syntax_problem
+from harness.providers.launchers import LAUNCHERS
 
 AD_HOC = "adhoc"
 
@@ -43,11 +45,19 @@ class ProviderSpec(BaseModel):
     extra_body: dict[str, Any] = Field(default_factory=dict)
     model_extra_body: dict[str, dict[str, Any]] = Field(default_factory=dict)
     prices: dict[str, Price] = Field(default_factory=dict)
-    launcher: Literal["llama-server"] | None = None
+    # The id of a registered launcher (built-in `llama-server`, or a plugin's) that starts the server.
+    launcher: str | None = None
     concurrency: int | None = None
     # HTTP statuses worth another try (default: 408, 429, 500, 502, 503, 504). A deterministic server
     # repeats its answer, so for it only transport failures are retried: `retry_statuses: []`.
     retry_statuses: list[Annotated[int, Field(ge=400, le=599)]] | None = None
+
+    @field_validator("launcher")
+    @classmethod
+    def _registered_launcher(cls, value: str | None) -> str | None:
+        if value is not None and value not in LAUNCHERS:
+            raise PydanticCustomError("unknown_launcher", str(LAUNCHERS.unknown(value)))
+        return value
 
 
 class RegistryFile(BaseModel):

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from harness.core.errors import HarnessError, did_you_mean
 from harness.core.yaml_source import YamlSource, field_problems, syntax_problem
-from harness.scenario.spec import ResolvedScenario, Scenario, ToolDef, ToolLibrary
+from harness.scenario.spec import ArgSpec, ResolvedScenario, Scenario, ToolDef, ToolLibrary, known_keys
 
 LIBRARY_NAME = "tools.yaml"
 
@@ -59,8 +59,16 @@ def _problems_from(
 ) -> list[Problem]:
     return [
         Problem(doc.path, p.line, scenario_id, p.field, p.message)
-        for p in field_problems(err, doc, model, base_loc)
+        for p in field_problems(err, doc, model, base_loc, _unknown_key_hint)
     ]
+
+
+def _unknown_key_hint(owner: type[BaseModel], key: str) -> str:
+    """The closest known key; an argument spec also knows the registered plugin matchers."""
+    hint = did_you_mean(key, known_keys(owner))
+    if not hint and owner is ArgSpec:
+        hint = " (not a built-in argument matcher; a plugin's must be installed or loaded with --plugins)"
+    return hint
 
 
 def yaml_files(paths: Iterable[str | Path]) -> list[Path]:

@@ -1,7 +1,9 @@
 """Argument matching in the manner of BFCL's possible answers, with every mismatch named precisely.
 
 A matcher answers "does this argument satisfy the spec?" with `None` (yes) or a sentence saying why not,
-so a report can show `key 'location': expected one of ['San Francisco', 'SF'], got 'Paris'`.
+so a report can show `key 'location': expected one of ['San Francisco', 'SF'], got 'Paris'`. The
+built-in matchers below register with `@matcher` as a plugin's do; `check_argument` dispatches to the
+one a spec names, so a plugin matcher gets the same "missing", "optional" and message handling.
 """
 
 from __future__ import annotations
@@ -9,15 +11,15 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from harness.core.model import ToolCall
+from harness.scenario.matcher_registry import ARGUMENT_MATCHERS, MatchContext, Resolver, matcher
 from harness.scenario.spec import ArgSpec, CallSpec, ResultRef
 
 NOT_FOUND = object()
-# Looks up the value an earlier tool returned; NOT_FOUND when no such result exists yet.
-Resolver = Callable[[ResultRef], Any]
+__all__ = ["NOT_FOUND", "Resolver", "assign_calls", "check_argument", "check_arguments", "check_call"]
 
 
 def normalize_text(value: str) -> str:
@@ -75,56 +77,76 @@ def check_argument(
     key: str, spec: ArgSpec, args: Mapping[str, Any], resolve: Resolver | None = None
 ) -> str | None:
     """None when argument `key` of `args` satisfies `spec`, else why not."""
-    present = key in args
-    value = args.get(key)
-    accepted = list(spec.one_of or [])
-    may_omit = spec.optional or "" in accepted
-    if not present:
-        return None if may_omit else f"key '{key}': missing (expected {_describe(spec)})"
-    if spec.present:
-        return None
-    if spec.from_result is not None:
-        ref = spec.from_result
-        wanted = resolve(ref) if resolve else NOT_FOUND
-        if wanted is NOT_FOUND:
-            return f"key '{key}': expected the value {ref.tool} returned at '{ref.path}', but none exists"
-        if not values_equal(wanted, value, normalize=spec.normalize):
-            return f"key '{key}': expected {wanted!r} (from {ref.tool} result '{ref.path}'), got {value!r}"
-        return None
-    if spec.approx is not None:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not _finite(value):
-            return f"key '{key}': expected a number near {spec.approx}, got {value!r:.80}"
-        if abs(value - spec.approx) > spec.tolerance:
-            return f"key '{key}': expected {spec.approx} ± {spec.tolerance}, got {value!r}"
-        return None
-    if spec.contains is not None:
-        # A string contains the text; an array of strings (search terms, tags) has an item that does.
-        texts = [value] if isinstance(value, str) else value if isinstance(value, list) else []
-        wanted = normalize_text(spec.contains)
-        if not any(isinstance(t, str) and wanted in normalize_text(t) for t in texts):
-            what = "an item containing" if isinstance(value, list) else "text containing"
-            return f"key '{key}': expected {what} {spec.contains!r}, got {value!r:.120}"
-        return None
+    name, params = spec.matcher
+    judge = ARGUMENT_MATCHERS.get(name)
+    ctx = MatchContext(key, spec, resolve)
+    may_omit = spec.optional or "" in (spec.one_of or [])
+    if key not in args:
+        return None if may_omit else f"key '{key}': missing (expected {judge.describe(params, ctx)})"
+    reason = judge.check(args[key], params, ctx)
+    return None if reason is None else f"key '{key}': {reason}"
+
+
+# ------------------------------------------------------------------------------------ built-in matchers
+
+
+def _describe_one_of(accepted: list[Any], ctx: MatchContext) -> str:
+    shown = [a for a in accepted if a != ""]
+    text = repr(shown[0]) if len(shown) == 1 else f"one of {shown!r}"
+    return text + (" (normalised)" if ctx.spec.normalize else "")
+
+
+@matcher("one_of", params=list[Any], describe=_describe_one_of)
+def one_of(value: Any, accepted: list[Any], ctx: MatchContext) -> str | None:
+    """Equal to one of the values (a scalar in YAML is a one-value list); "" = may be omitted."""
     if not [a for a in accepted if a != ""]:
         return None  # only "may be omitted" was said: any value that is there is accepted
     candidates = [a for a in accepted if a != ""] if value != "" else accepted
-    if any(values_equal(a, value, normalize=spec.normalize) for a in candidates):
+    if any(values_equal(a, value, normalize=ctx.spec.normalize) for a in candidates):
         return None
-    return f"key '{key}': expected {_describe(spec)}, got {value!r}"
+    return f"expected {_describe_one_of(accepted, ctx)}, got {value!r}"
 
 
-def _describe(spec: ArgSpec) -> str:
-    if spec.from_result is not None:
-        return f"the value from {spec.from_result.tool} at '{spec.from_result.path}'"
-    if spec.approx is not None:
-        return f"{spec.approx} ± {spec.tolerance}"
-    if spec.contains is not None:
-        return f"text containing {spec.contains!r}"
-    if spec.present:
-        return "any value"
-    shown = [a for a in spec.one_of or [] if a != ""]
-    text = repr(shown[0]) if len(shown) == 1 else f"one of {shown!r}"
-    return text + (" (normalised)" if spec.normalize else "")
+@matcher("approx", params=float, describe=lambda approx, ctx: f"{approx} ± {ctx.spec.tolerance}")
+def approx(value: Any, approx: float, ctx: MatchContext) -> str | None:
+    """A number within `tolerance` of the value."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not _finite(value):
+        return f"expected a number near {approx}, got {value!r:.80}"
+    if abs(value - approx) > ctx.spec.tolerance:
+        return f"expected {approx} ± {ctx.spec.tolerance}, got {value!r}"
+    return None
+
+
+def _describe_ref(ref: ResultRef, ctx: MatchContext) -> str:
+    return f"the value from {ref.tool} at '{ref.path}'"
+
+
+@matcher("from_result", params=ResultRef, describe=_describe_ref)
+def from_result(value: Any, ref: ResultRef, ctx: MatchContext) -> str | None:
+    """The value an earlier simulated tool returned, at a dotted path of its latest result."""
+    wanted = ctx.resolve(ref) if ctx.resolve else NOT_FOUND
+    if wanted is NOT_FOUND:
+        return f"expected the value {ref.tool} returned at '{ref.path}', but none exists"
+    if not values_equal(wanted, value, normalize=ctx.spec.normalize):
+        return f"expected {wanted!r} (from {ref.tool} result '{ref.path}'), got {value!r}"
+    return None
+
+
+@matcher("contains", params=str, describe=lambda text, ctx: f"text containing {text!r}")
+def contains(value: Any, text: str, ctx: MatchContext) -> str | None:
+    """The string contains the text (normalised), or an array of strings has an item that does."""
+    texts = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+    wanted = normalize_text(text)
+    if not any(isinstance(t, str) and wanted in normalize_text(t) for t in texts):
+        what = "an item containing" if isinstance(value, list) else "text containing"
+        return f"expected {what} {text!r}, got {value!r:.120}"
+    return None
+
+
+@matcher("present", params=bool, describe=lambda _, ctx: "any value")
+def present(value: Any, _: bool, ctx: MatchContext) -> str | None:
+    """Any value, as long as the key is there."""
+    return None
 
 
 def check_arguments(

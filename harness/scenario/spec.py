@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
+
+from harness.scenario.matcher_registry import ARGUMENT_MATCHERS
 
 Family = Literal["single_call", "parallel", "chained", "forced_choice", "skip_call", "malformed_arguments"]
 FAMILIES: tuple[str, ...] = Family.__args__  # type: ignore[attr-defined]
@@ -26,11 +29,15 @@ class ResultRef(Strict):
     path: str = Field(description="Dotted path into the JSON result, e.g. 'results.0.productId'")
 
 
-MATCHERS = ("one_of", "approx", "from_result", "contains", "present")
+# The matchers that are fields of ArgSpec, in the order a "one matcher per argument" error names them.
+BUILTIN_MATCHERS = ("one_of", "approx", "from_result", "contains", "present")
 
 
 class ArgSpec(Strict):
     """How one argument is judged. In YAML a scalar means exact, a list means one-of ("" = may be omitted)."""
+
+    # Besides the built-in matcher fields, a mapping may name one registered plugin matcher by its key;
+    # its params are validated by the matcher's own type and kept apart (`custom_matchers`).
 
     one_of: list[Any] | None = None
     normalize: bool = Field(False, description="Compare strings ignoring case, whitespace and punctuation")
@@ -40,6 +47,37 @@ class ArgSpec(Strict):
     from_result: ResultRef | None = None
     contains: str | None = Field(None, description="The string argument contains this text (normalised)")
     present: bool = Field(False, description="Any value is accepted as long as the key is there")
+    _custom: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _plugin_matchers(cls, value: Any, handler: Any) -> Any:
+        """Take the keys of registered plugin matchers out before the strict fields are validated."""
+        custom: dict[str, Any] = {}
+        if isinstance(value, dict):
+            names = [k for k in value if isinstance(k, str) and k not in cls.model_fields
+                     and k in ARGUMENT_MATCHERS]
+            custom = {k: value[k] for k in names}
+            value = {k: v for k, v in value.items() if k not in custom}
+        spec: ArgSpec = handler(value)
+        if not custom:
+            return spec
+        for name, raw in custom.items():
+            try:
+                custom[name] = ARGUMENT_MATCHERS.get(name).validate(raw)
+            except ValidationError as exc:
+                details = "; ".join(
+                    f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" if e["loc"] else e["msg"]
+                    for e in exc.errors()
+                )
+                raise PydanticCustomError(
+                    "matcher_params", "{matcher}: {detail}", {"matcher": name, "detail": details}
+                ) from None
+        spec._custom = custom
+        given = spec.given_matchers()
+        if len(given) > 1:
+            raise ValueError(f"give one matcher per argument, not {' and '.join(given)}")
+        return spec
 
     @model_validator(mode="before")
     @classmethod
@@ -52,11 +90,39 @@ class ArgSpec(Strict):
 
     @model_validator(mode="after")
     def _one_matcher(self) -> ArgSpec:
-        unset = (None, False)  # by identity: `approx: 0` is a matcher, though 0 == False
-        given = [name for name in MATCHERS if not any(getattr(self, name) is u for u in unset)]
+        given = self.given_matchers()
         if len(given) > 1:
             raise ValueError(f"give one matcher per argument, not {' and '.join(given)}")
         return self
+
+    def given_matchers(self) -> list[str]:
+        """The matchers this spec names: built-in fields that are set, then plugin matchers."""
+        unset = (None, False)  # by identity: `approx: 0` is a matcher, though 0 == False
+        given = [name for name in BUILTIN_MATCHERS if not any(getattr(self, name) is u for u in unset)]
+        return given + list(self._custom)
+
+    @property
+    def custom_matchers(self) -> dict[str, Any]:
+        """Plugin matchers named by this spec, by name, with their validated params."""
+        return dict(self._custom)
+
+    @property
+    def matcher(self) -> tuple[str, Any]:
+        """The one matcher that judges this argument and its params; `one_of` when none is named."""
+        given = self.given_matchers()
+        if not given:
+            return "one_of", self.one_of or []
+        name = given[0]
+        return name, self._custom[name] if name in self._custom else getattr(self, name)
+
+
+def known_keys(model: type[BaseModel]) -> list[str]:
+    """The keys a mapping of `model` may hold, for "did you mean": an argument spec also takes the names
+    of the plugin matchers that are registered."""
+    keys = list(model.model_fields)
+    if model is ArgSpec:
+        keys += [name for name in ARGUMENT_MATCHERS.ids() if name not in keys]
+    return keys
 
 
 class CallSpec(Strict):
@@ -190,11 +256,22 @@ class ResolvedScenario(BaseModel):
 
 
 def scenario_json_schema() -> dict[str, Any]:
-    """JSON Schema of a scenario file (one scenario, a `scenarios:` list, or a tool library) for editors."""
+    """JSON Schema of a scenario file (one scenario, a `scenarios:` list, or a tool library) for editors.
+
+    Plugin matchers that are registered when it is built appear as argument-spec keys with their params.
+    """
     from pydantic import TypeAdapter
 
     schema = TypeAdapter(Scenario | ScenarioFile | ToolLibrary).json_schema()
     arg = schema["$defs"]["ArgSpec"]
+    for entry in ARGUMENT_MATCHERS.entries():
+        if entry.id in arg["properties"]:
+            continue
+        params = entry.value.json_schema()
+        for name, definition in params.pop("$defs", {}).items():
+            schema["$defs"].setdefault(name, definition)
+        arg["properties"][entry.id] = {**params, "description": f"{entry.value.description} "
+                                       f"(argument matcher from {entry.package})".lstrip()}
     # The YAML shorthand (a scalar means exact, a list means one-of) is valid input too.
     schema["$defs"]["ArgSpec"] = {
         "anyOf": [arg, {"type": "array"}, {"type": ["string", "number", "boolean", "null"]}],

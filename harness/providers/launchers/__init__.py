@@ -1,0 +1,14 @@
+"""Launchers: local servers the harness starts for a provider, by id (`launcher:` in providers.yaml).
+
+The built-in `llama-server` registers itself on import, as a plugin's launcher does through the
+`toolcall_harness.launchers` entry-point group.
+"""
+
+from __future__ import annotations
+
+from harness.providers.launchers.base import LAUNCHERS, Launcher, LauncherError, launcher, launcher_class
+from harness.providers.launchers.process import ProcessLauncher
+
+__all__ = ["LAUNCHERS", "Launcher", "LauncherError", "ProcessLauncher", "launcher", "launcher_class"]
+
+from harness.providers.launchers import llama_server as _llama_server  # noqa: E402,F401  (registers)

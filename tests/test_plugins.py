@@ -47,7 +47,7 @@ def test_a_providers_file_names_a_registered_launcher(tmp_path: Path) -> None:
     providers.write_text("providers:\n  mine:\n    models: [m]\n    launcher: vlm\n")
     with pytest.raises(ConfigError) as caught:
         load_registry(providers)
-    assert str(caught.value) == (f"{providers}: providers.mine.launcher: unknown launcher 'vlm' (known: "
+    assert str(caught.value) == (f"{providers}:4: providers.mine.launcher: unknown launcher 'vlm' (known: "
                                  "llama-server)")
 
     @harness.launcher("vllm")

@@ -169,6 +169,7 @@ def field_problems(
                 message += hint(owner, name)
             field = ".".join(str(p) for p in loc[:-1]) or None
         elif e["type"] != "missing" and "input" in e and not isinstance(e["input"], dict | list):
-            message += f" (got {e['input']!r})"
+            if repr(e["input"]) not in message:  # a custom message may already quote what was written
+                message += f" (got {e['input']!r})"
         problems.append(FieldProblem(line, field, message))
     return problems

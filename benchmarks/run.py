@@ -25,7 +25,9 @@ from pathlib import Path
 
 import openai
 
-from harness.engine.engine import Engine, RunConfig, plan
+from harness.engine.config import RunConfig
+from harness.engine.engine import Engine
+from harness.engine.plan import plan
 from harness.testing.stub import StubServer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -13,7 +13,7 @@ import json
 import re
 import threading
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import httpx2
@@ -26,9 +26,9 @@ from vcr.request import Request
 from vcr.stubs.httpx_stubs import vcr_handle_request
 
 from harness.core.model import Provenance, RunKey
+from harness.transport.record_modes import RECORD_MODES as RECORD_MODES  # home: no vcrpy import there
+from harness.transport.record_modes import RecordModeName
 
-RecordModeName = Literal["none", "once", "new_episodes", "all"]
-RECORD_MODES: tuple[str, ...] = ("none", "once", "new_episodes", "all")
 REDACTED = "<REDACTED>"
 SECRET_HEADERS = (
     "authorization",

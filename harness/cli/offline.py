@@ -13,18 +13,21 @@ from collections.abc import Callable
 from pathlib import Path
 
 from harness.core.errors import ConfigError
-from harness.results.store import merge_reports, read_report
-from harness.scenario.loader import load_scenarios
-from harness.scenario.spec import scenario_json_schema
+
+# Each command imports what it needs when it runs: `validate` has no use for the report models.
 
 
 def validate(args: argparse.Namespace) -> int:
+    from harness.scenario.loader import load_scenarios
+
     scenarios = load_scenarios(args.paths)
     print(f"{len(scenarios)} scenario(s) OK")
     return 0
 
 
 def listing(args: argparse.Namespace) -> int:
+    from harness.scenario.loader import load_scenarios
+
     rows = [
         {
             "id": s.id,
@@ -44,11 +47,15 @@ def listing(args: argparse.Namespace) -> int:
 
 
 def schema(args: argparse.Namespace) -> int:
+    from harness.scenario.spec import scenario_json_schema
+
     print(json.dumps(scenario_json_schema(), indent=2))
     return 0
 
 
 def report(args: argparse.Namespace) -> int:
+    from harness.results.store import merge_reports, read_report
+
     if (args.report is None) == (args.merge is None):
         raise ConfigError("give either one REPORT to render or --merge SHARD [SHARD ...]")
     if args.merge:
@@ -77,6 +84,7 @@ def report(args: argparse.Namespace) -> int:
 
 def diff(args: argparse.Namespace) -> int:
     from harness.results.diff import diff_reports, render_markdown, render_text
+    from harness.results.store import read_report
 
     if args.max_flaky is not None and args.max_flaky < 0:
         raise ConfigError("--max-flaky must be 0 or more")

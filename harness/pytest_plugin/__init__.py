@@ -94,12 +94,20 @@ class ScenarioFile(pytest.File):
     def collect(self) -> Any:
         state = _session(self.config)
         assert state is not None
+        # The reproduce command names the item by its path from where pytest was invoked: the node id is
+        # relative to the rootdir, which need not be that folder (or even hold the file).
+        here = _relative(self.path, self.config.invocation_params.dir)
         for planned in state.runs_in(self.path):
             # The nodeid is given as a string so that pytest parses its "[...]" into params, as it does
             # for parametrized functions; built from the name alone, --lf would never match it again.
             nodeid = f"{self.nodeid}::{planned.key.label}"
-            state.name_item(planned.key, nodeid)
+            state.name_item(planned.key, f"{here}::{planned.key.label}")
             yield ScenarioItem.from_parent(self, name=planned.key.label, nodeid=nodeid, planned=planned)
+
+
+def _relative(path: Path, start: Path) -> str:
+    """`path` from `start` in pytest's forward slashes when it lies below it, else absolute."""
+    return path.relative_to(start).as_posix() if path.is_relative_to(start) else str(path)
 
 
 class ScenarioFailed(Exception):

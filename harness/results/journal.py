@@ -265,7 +265,7 @@ def _header(
     try:
         header = JournalHeader[options].model_validate(data, extra=extra)  # type: ignore[valid-type]
     except ValidationError as exc:
-        raise JournalError(f"{path}:{number}: not a toolcall-harness run journal: {_first(exc)}") from None
+        raise JournalError(f"{path}:{number}: bad run journal header: {_first(exc)}") from None
     return header, extra, notes
 
 

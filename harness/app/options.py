@@ -12,6 +12,7 @@ project folder for pytest.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from harness.app.flags import (
     StreamChoice,
 )
 from harness.core.errors import ConfigError
+from harness.core.model import RunKey
 from harness.engine.config import RunConfig
 from harness.transport.record_modes import RecordModeName
 from harness.transport.retry import RetryPolicy
@@ -100,10 +102,12 @@ class RunOptions(BaseModel):
             tries=self.retries, base_delay=self.retry_base_delay, max_delay=self.retry_max_delay
         )
 
-    def locations(self, base: Path, default_scenarios: list[Path] | None = None) -> Locations:
+    def locations(self, base: Path = Path(), default_scenarios: list[Path] | None = None) -> Locations:
         """Where the run reads scenarios and cassettes and writes reports.
 
-        Given paths stay as given (relative to the working directory); absent ones go under `base`.
+        Given paths stay as given (relative to the working directory); absent ones go under `base`. The
+        CLI's base is the working directory as `Path()`, so its paths stay relative, printed and saved
+        (cassette paths in reports, scenario files in journals) as before.
         """
         scenarios = [Path(p) for p in self.scenarios] or default_scenarios or [base / DEFAULT_SCENARIOS]
         return Locations(
@@ -113,7 +117,8 @@ class RunOptions(BaseModel):
         )
 
     def run_config(self, record_mode: RecordModeName | None, cassette_dir: Path,
-                   command_for: Any = None, concurrency: int | None = None) -> RunConfig:
+                   command_for: Callable[[RunKey, str | None], str] | None = None,
+                   concurrency: int | None = None) -> RunConfig:
         """The engine's view of these options, once the record policy and the locations are decided."""
         return RunConfig(
             modes=STREAM_CHOICES[self.stream],

@@ -35,13 +35,13 @@ def run_command(args: argparse.Namespace) -> int:
     options = parse_options(given(vars(args)), "cli")
     previous: journal.Journal[RunOptions] | None = None
     if args.resume:
-        report_dir = options.locations(Path.cwd()).report_dir
+        report_dir = options.locations().report_dir
         previous = journal.read(journal.locate(args.resume, report_dir), RunOptions)
         for note in previous.notes:
             print(f"note: {note}", file=sys.stderr)
         journaled, cwd = previous.header.options, Path(previous.header.cwd)
         options = resumed(journaled, given(vars(args)), previous.path, cwd)
-    session = RunSession.prepare(options, "cli", Path.cwd())
+    session = RunSession.prepare(options, "cli", Path())
     ensure_replayable(session.decision, session.runs, session.config.cassette_dir)
     files = journal.digests(sorted({Path(s.file) for s in session.scenarios}))
     done = _already_done(previous, session.runs, files) if previous else {}

@@ -14,7 +14,9 @@ import argparse
 import gc
 import math
 import os
+import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -25,7 +27,9 @@ from pathlib import Path
 
 import openai
 
-from harness.engine.engine import Engine, RunConfig, plan
+from harness.engine.config import RunConfig
+from harness.engine.engine import Engine
+from harness.engine.plan import plan
 from harness.testing.stub import StubServer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -230,6 +234,59 @@ def bench_scaling(b: Bench, factor: int = 16) -> Outcome:
     return Outcome("scaling", detail, large / small, 1.2)
 
 
+def child_cpu(command: list[str], cwd: Path) -> float:
+    """CPU seconds (user + system) of one child process running `command` to its end."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def paired_commands(a: list[str], b: list[str], cwd: Path, rounds: int) -> tuple[float, float]:
+    """Median child CPU seconds of two commands, interleaved round by round, after one warm-up each."""
+    child_cpu(a, cwd), child_cpu(b, cwd)
+    times_a, times_b = [], []
+    for _ in range(rounds):
+        times_a.append(child_cpu(a, cwd))
+        times_b.append(child_cpu(b, cwd))
+    return statistics.median(times_a), statistics.median(times_b)
+
+
+def bench_startup_plugin(b: Bench) -> Outcome:
+    """What installing the package costs every pytest session in the environment that never asks for it.
+
+    `pytest --collect-only` in an empty folder, with the plugin and with `-p no:toolcall_harness` (which
+    keeps pytest from importing it). Not `pytest --version`: a lone `--version` returns before any
+    plugin is loaded. The line's figure is the added milliseconds, not a quotient: the budget (50 ms) is
+    absolute, while pytest's own start-up, the divisor of any ratio, depends on the other plugins
+    installed here (the detail gives the quotient too).
+    """
+    empty = b.folder / "empty"
+    empty.mkdir(exist_ok=True)
+    base = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"]
+    rounds = max(9, b.rounds * 2)
+    with_plugin, without = paired_commands(base, [*base, "-p", "no:toolcall_harness"], empty, rounds)
+    added = (with_plugin - without) * 1e3
+    detail = (f"pytest --collect-only, empty folder: {with_plugin * 1e3:.0f} ms with the plugin, "
+              f"{without * 1e3:.0f} ms without (quotient {with_plugin / without:.3f}); median CPU of "
+              f"{rounds} paired runs; figure: ms added")
+    return Outcome("startup-plugin", detail, added, 50)
+
+
+def bench_startup_validate(b: Bench) -> Outcome:
+    """`toolcall-harness validate` on the four test scenarios, against the least a validator of YAML
+    against pydantic models must load: `python -c "import pydantic, yaml"`. Importing the openai SDK,
+    as every command did before, would multiply it (about 8x here)."""
+    root = Path(__file__).resolve().parents[1]
+    validate = [sys.executable, "-m", "harness", "validate", str(root / "tests" / "data" / "scenarios")]
+    floor = [sys.executable, "-c", "import pydantic, yaml; from pydantic import BaseModel"]
+    rounds = max(9, b.rounds * 2)
+    cli, bare = paired_commands(validate, floor, root, rounds)
+    detail = (f"validate, 4 scenarios: {cli * 1e3:.0f} ms vs {bare * 1e3:.0f} ms for importing pydantic and "
+              f"yaml alone; median CPU of {rounds} paired runs")
+    return Outcome("startup-validate", detail, cli / bare, 2.5)
+
+
 def peak_memory(fn: Callable[[], object]) -> int:
     gc.collect()
     tracemalloc.start()
@@ -246,6 +303,8 @@ BENCHMARKS: dict[str, Callable[[Bench], Outcome]] = {
     "overhead": bench_overhead,
     "latency": bench_latency,
     "scaling": bench_scaling,
+    "startup-plugin": bench_startup_plugin,
+    "startup-validate": bench_startup_validate,
 }
 
 

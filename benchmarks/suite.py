@@ -21,7 +21,9 @@ from typing import Any
 import httpx2
 import openai
 
-from harness.engine.engine import Engine, PlannedRun, RunConfig, plan
+from harness.engine.config import RunConfig
+from harness.engine.engine import Engine
+from harness.engine.plan import PlannedRun, plan
 from harness.providers.registry import Target, load_registry, select_targets
 from harness.scenario.loader import load_scenarios
 from harness.scenario.spec import ResolvedScenario

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
+import harness.pytest_plugin.session  # noqa: F401  (see below)
 from harness.testing.stub import StubServer
+
+# pytester's in-process runs remove every module imported during the run when it ends. PyYAML's C
+# extension cannot be re-imported: it keeps the `yaml.nodes` classes of the first import, and a fresh
+# `yaml` then fails to dump a cassette ("expected SCALAR, SEQUENCE-START, ..."). The plugin no longer
+# imports the engine when pytest loads it, so the test session imports it here, once, outside any run.
 
 TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS))

@@ -19,7 +19,9 @@ from conftest import SCENARIOS
 from oracle import oracle
 
 from harness.core.model import RunResult
-from harness.engine.engine import Engine, RunConfig, plan
+from harness.engine.config import RunConfig
+from harness.engine.engine import Engine
+from harness.engine.plan import plan
 from harness.providers.registry import Target
 from harness.scenario.loader import load_scenarios
 from harness.testing.stub import Fault, StubServer

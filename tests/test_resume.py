@@ -19,6 +19,7 @@ import pytest
 from conftest import SCENARIOS, load_report
 from oracle import oracle
 
+from harness.app.options import RunOptions
 from harness.cli.main import main
 from harness.results import journal
 from harness.testing.stub import StubServer
@@ -78,7 +79,7 @@ def test_sigkill_midway_then_resume_equals_an_uninterrupted_run(tmp_path: Path, 
     assert verdicts(resumed) == verdicts(uninterrupted)
     assert {r["outcome"] for r in resumed["runs"]} == {"pass", "fail"}
     assert resumed["targets"] == uninterrupted["targets"]
-    assert len(journal.read(path).results) == 8 and journal.read(path).notes == []
+    assert len(journal.read(path, RunOptions).results) == 8 and journal.read(path, RunOptions).notes == []
 
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
@@ -104,9 +105,9 @@ def test_journal_header_carries_the_run(good_stub: StubServer, tmp_path: Path) -
     [path] = tmp_path.glob("*.jsonl")
     [report] = tmp_path.glob("*.json")
     assert report.stem == path.stem
-    read = journal.read(path)
+    read = journal.read(path, RunOptions)
     assert read.header.targets[0].base_url == good_stub.base_url
-    assert read.header.options["keyword"] == "weather_sf" and read.header.options["timeout"] == 9
+    assert read.header.options.keyword == "weather_sf" and read.header.options.timeout == 9
     assert list(read.header.scenario_files) == [str(SCENARIOS / "basic.yaml")]
     assert read.header.planned == 2 and len(read.results) == 2
 
@@ -131,7 +132,7 @@ def test_a_torn_last_line_is_dropped_with_a_note(two_run_journal: Path, good_stu
     assert f"note: {two_run_journal}:3: ignoring a torn last line (57 bytes;" in captured.err
     assert "1 done, 1 to run" in captured.out
     assert len(good_stub.requests) - before == 2  # the stream run, both turns, and nothing else
-    read = journal.read(two_run_journal)
+    read = journal.read(two_run_journal, RunOptions)
     assert read.notes == [] and [r.key.mode for r in read.results] == ["nonstream", "stream"]
 
 

@@ -19,7 +19,7 @@ import threading
 from collections import defaultdict
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import httpx2
@@ -31,9 +31,9 @@ from vcr.record_mode import RecordMode
 from vcr.request import Request
 
 from harness.core.model import Provenance, RunKey
+from harness.transport.record_modes import RECORD_MODES as RECORD_MODES  # home: no vcrpy import there
+from harness.transport.record_modes import RecordModeName
 
-RecordModeName = Literal["none", "once", "new_episodes", "all"]
-RECORD_MODES: tuple[str, ...] = ("none", "once", "new_episodes", "all")
 REDACTED = "<REDACTED>"
 SECRET_HEADERS = (
     "authorization",

@@ -8,10 +8,9 @@ and transport failures become `ErrorInfo`, never exceptions, so one bad cell can
 from __future__ import annotations
 
 import json
-import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -20,35 +19,7 @@ import openai
 from harness.core.model import ErrorInfo, Provenance
 from harness.transport.cassettes import CassetteMiss, Redactor
 from harness.transport.errors import classify_error
-
-# 408/429 and 5xx are what gateways and overloaded servers answer and then recover from; every other
-# 4xx (400, 401, 403, 404, 422, ...) says the request itself is wrong, and repeating it only costs quota.
-RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Exponential backoff with jitter, honouring Retry-After up to `max_delay`.
-
-    A provider may ask for minutes in Retry-After; the cap keeps one cell from stalling a matrix, and
-    `max_total_wait` bounds the sleeping of a whole request, after which the last error stands.
-    """
-
-    tries: int = 3
-    base_delay: float = 1.0
-    max_delay: float = 30.0
-    max_total_wait: float = 120.0
-
-    statuses: frozenset[int] = RETRYABLE_STATUS
-
-    def for_provider(self, statuses: list[int] | None) -> RetryPolicy:
-        """The policy with the provider's own retryable statuses, when its registry entry names them."""
-        return self if statuses is None else replace(self, statuses=frozenset(statuses))
-
-    def delay(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return min(retry_after, self.max_delay)
-        return min(self.max_delay, self.base_delay * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
+from harness.transport.retry import RetryPolicy as RetryPolicy  # its home: stdlib only, cheap to import
 
 
 @dataclass
@@ -193,8 +164,13 @@ def send(
     policy: RetryPolicy,
     redact: Redactor,
     provenance: Callable[[], Provenance] | None = None,
+    on_retry: Callable[[str], None] | None = None,
 ) -> Exchanged:
-    """Send with retries; timings are dropped for replayed traffic and TTFB/TTFT for recorded traffic."""
+    """Send with retries; timings are dropped for replayed traffic and TTFB/TTFT for recorded traffic.
+
+    `on_retry` hears each retry note as it is decided, before the backoff: a long Retry-After wait is
+    then visible while it happens, not only in the result.
+    """
     retries: list[str] = []
     waited = 0.0
     for number in range(1, policy.tries + 1):
@@ -206,6 +182,8 @@ def send(
         if waited + delay > policy.max_total_wait:
             break
         retries.append(redact(_note(number, attempt, delay)))
+        if on_retry is not None:
+            on_retry(retries[-1])
         if how != "replayed":
             time.sleep(delay)
             waited += delay

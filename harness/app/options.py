@@ -1,0 +1,193 @@
+"""Typed, validated `run` options: what both front-ends parse into, and what the run journal stores.
+
+One model, one set of rules: the CLI exits 2 and the pytest plugin raises `pytest.UsageError` with the
+same sentence, naming the option as the user spelt it (`--trials must be at least 1, got 0`). The
+defaults come from `RunConfig` and `RetryPolicy`, where the engine declares them.
+
+Path options keep what the user typed (relative to the working directory); absent ones stay None, and
+`locations` puts them under the front-end's base folder: the working directory for the CLI, the
+project folder for pytest.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from harness.app.flags import (
+    DEFAULT_CASSETTES,
+    DEFAULT_REPORTS,
+    DEFAULT_SCENARIOS,
+    DEFAULT_STREAM,
+    DEFAULT_TABLE_FORMAT,
+    FLAGS,
+    STREAM_CHOICES,
+    FrontEnd,
+    StreamChoice,
+)
+from harness.core.errors import ConfigError
+from harness.core.model import RunKey
+from harness.engine.config import RunConfig
+from harness.transport.record_modes import RecordModeName
+from harness.transport.retry import RetryPolicy
+
+
+class RunOptions(BaseModel):
+    """The options of one `run`, by meaning rather than by flag; saved in the journal of the run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    providers: list[str] = []
+    models: list[str] = []
+    base_url: str | None = None
+    api_key_env: str | None = None
+    providers_file: str | None = None
+    scenarios: list[str] = []  # empty: the front-end's default folder
+    keyword: str | None = None
+    stream: StreamChoice = DEFAULT_STREAM
+    trials: int = RunConfig.trials
+    record_mode: RecordModeName | None = None  # None: the record policy decides (see record_policy.py)
+    cassette_dir: str | None = None
+    report_dir: str | None = None
+    concurrency: int = RunConfig.concurrency
+    timeout: float = RunConfig.timeout
+    retries: int = RetryPolicy.tries
+    retry_base_delay: float = RetryPolicy.base_delay
+    retry_max_delay: float = RetryPolicy.max_delay
+    deadline: float | None = None
+    format: str = DEFAULT_TABLE_FORMAT
+
+    @field_validator("trials", "concurrency", "retries")
+    @classmethod
+    def _at_least_one(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError(f"must be at least 1, got {value}")
+        return value
+
+    @field_validator("timeout", "deadline")
+    @classmethod
+    def _positive_seconds(cls, value: float | None) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise ValueError(f"must be a finite number of seconds, got {value}")
+        if value is not None and value <= 0:
+            raise ValueError(f"must be more than 0 seconds, got {value:g}")
+        return value
+
+    @field_validator("retry_base_delay", "retry_max_delay")
+    @classmethod
+    def _delay(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError(f"must be a finite number of seconds, got {value}")
+        if value < 0:
+            raise ValueError(f"must be 0 or more seconds, got {value:g}")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            parsed = urlparse(value)
+            if parsed.scheme not in ("http", "https") or not parsed.netloc:
+                raise ValueError(f"must be an http:// or https:// URL, got {value!r}")
+        return value
+
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            tries=self.retries, base_delay=self.retry_base_delay, max_delay=self.retry_max_delay
+        )
+
+    def locations(self, base: Path = Path(), default_scenarios: list[Path] | None = None) -> Locations:
+        """Where the run reads scenarios and cassettes and writes reports.
+
+        Given paths stay as given (relative to the working directory); absent ones go under `base`. The
+        CLI's base is the working directory as `Path()`, so its paths stay relative, printed and saved
+        (cassette paths in reports, scenario files in journals) as before.
+        """
+        scenarios = [Path(p) for p in self.scenarios] or default_scenarios or [base / DEFAULT_SCENARIOS]
+        return Locations(
+            scenarios=scenarios,
+            cassette_dir=Path(self.cassette_dir) if self.cassette_dir else base / DEFAULT_CASSETTES,
+            report_dir=Path(self.report_dir) if self.report_dir else base / DEFAULT_REPORTS,
+        )
+
+    def run_config(self, record_mode: RecordModeName | None, cassette_dir: Path,
+                   command_for: Callable[[RunKey, str | None], str] | None = None,
+                   concurrency: int | None = None) -> RunConfig:
+        """The engine's view of these options, once the record policy and the locations are decided."""
+        return RunConfig(
+            modes=STREAM_CHOICES[self.stream],
+            trials=self.trials,
+            record_mode=record_mode,
+            cassette_dir=cassette_dir,
+            timeout=self.timeout,
+            retry=self.retry_policy(),
+            concurrency=concurrency if concurrency is not None else self.concurrency,
+            deadline=self.deadline,
+            command_for=command_for,
+        )
+
+
+@dataclass(frozen=True)
+class Locations:
+    scenarios: list[Path]
+    cassette_dir: Path
+    report_dir: Path
+
+
+class OptionsError(ConfigError):
+    """Options that break a rule; the message names each option as the front-end spells it."""
+
+
+def parse_options(values: dict[str, Any], front_end: FrontEnd) -> RunOptions:
+    """`RunOptions` from the options the user gave (by field), or one sentence naming every problem."""
+    try:
+        return RunOptions.model_validate(values)
+    except ValidationError as exc:
+        raise OptionsError(describe(exc, front_end)) from None
+
+
+def describe(exc: ValidationError, front_end: FrontEnd) -> str:
+    """`--trials must be at least 1, got 0; --deadline must be ...`: pydantic's errors in the user's terms."""
+    problems = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else ""
+        name = FLAGS[field].spelling(front_end) if field in FLAGS else field
+        message = str(error["msg"]).removeprefix("Value error, ")
+        problems.append(f"{name} {message}" if error["type"] == "value_error" else f"{name}: {message}")
+    return "; ".join(problems)
+
+
+def resumed(journaled: RunOptions, given: dict[str, Any], journal: Path, journal_cwd: Path,
+            front_end: FrontEnd = "cli") -> RunOptions:
+    """The options of a resumed run: the plan as journaled, runtime options overridable from the command.
+
+    A plan option given again with the journaled value is fine (a shell history line still works); a
+    different one is refused, since the journal's finished runs belong to the journaled plan. Relative
+    paths meant the directory the run was started in, so they are rebased there when it differs.
+    """
+    conflicts = [FLAGS[name].spelling(front_end) for name in FLAGS
+                 if FLAGS[name].plan and name in given and given[name] != getattr(journaled, name)]
+    if conflicts:
+        raise ConfigError(f"--resume takes the plan from {journal}; drop {', '.join(conflicts)}")
+    options = journaled.model_copy(update={k: v for k, v in given.items() if not FLAGS[k].plan})
+    options = RunOptions.model_validate(options.model_dump())  # the overrides are validated too
+    if journal_cwd != Path.cwd():
+        options = _rebased(options, journal_cwd)
+    return options
+
+
+def _rebased(options: RunOptions, cwd: Path) -> RunOptions:
+    """Relative plan paths, absent ones included, made absolute under the run's original directory."""
+    update: dict[str, Any] = {
+        "scenarios": [str(cwd / p) for p in options.scenarios or [DEFAULT_SCENARIOS]],
+        "cassette_dir": str(cwd / (options.cassette_dir or DEFAULT_CASSETTES)),
+    }
+    if options.providers_file is not None:
+        update["providers_file"] = str(cwd / options.providers_file)
+    return options.model_copy(update=update)

@@ -1,0 +1,68 @@
+"""What a run decides before its first request, in one place for both front-ends.
+
+Options -> targets and scenarios -> record mode -> locations -> the engine's config -> the plan. The CLI
+adds a journal, a progress line and a table; the pytest plugin turns the plan into items. Neither
+decides any of this itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.app.flags import FrontEnd
+from harness.app.options import Locations, RunOptions
+from harness.app.record_policy import RecordDecision, decide_record_mode
+from harness.app.reproduce import reproduce_command
+from harness.app.selection import scenarios_of, targets_of
+from harness.core.model import RunKey
+from harness.engine.config import RunConfig
+from harness.engine.plan import PlannedRun, plan
+from harness.providers.registry import Target
+from harness.scenario.spec import ResolvedScenario
+
+
+@dataclass
+class RunSession:
+    options: RunOptions
+    front_end: FrontEnd
+    targets: list[Target]
+    scenarios: list[ResolvedScenario]
+    locations: Locations
+    decision: RecordDecision
+    config: RunConfig
+    runs: list[PlannedRun]
+    # pytest node ids by run key, filled at collection: the reproduce command names the item.
+    nodeids: dict[RunKey, str] = field(default_factory=dict)
+
+    @classmethod
+    def prepare(
+        cls,
+        options: RunOptions,
+        front_end: FrontEnd,
+        base: Path,
+        default_scenarios: list[Path] | None = None,
+        concurrency: int | None = None,
+    ) -> RunSession:
+        """Decide everything; the first problem found is a `HarnessError` with one located sentence.
+
+        `base` is where absent paths go (see `RunOptions.locations`); pytest runs one item at a time,
+        so it passes `concurrency=1`.
+        """
+        targets = targets_of(options)
+        locations = options.locations(base, default_scenarios)
+        scenarios = scenarios_of(options, locations.scenarios)
+        decision = decide_record_mode(targets, options.record_mode, front_end)
+        config = options.run_config(decision.mode, locations.cassette_dir, concurrency=concurrency)
+        session = cls(options, front_end, targets, scenarios, locations, decision, config,
+                      plan(scenarios, targets, config))
+        config.command_for = session.reproduce
+        return session
+
+    def reproduce(self, key: RunKey, record_mode: str | None = None) -> str:
+        """The command that runs this run again (with `record_mode`: the one that records it)."""
+        return reproduce_command(self.front_end, self.options, key, record_mode, nodeid=self.nodeids.get(key))
+
+    @property
+    def order(self) -> list[RunKey]:
+        return [r.key for r in self.runs]

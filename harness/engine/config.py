@@ -1,0 +1,37 @@
+"""What the engine is told: modes, trials, record mode, timeouts, retries, concurrency, deadline.
+
+The defaults of a run are declared here and in `RetryPolicy`, once: the application layer's options
+and both front-ends' help texts read them from these classes. Stdlib only at run time (the types are
+for the checker), so the front-ends can show the defaults without importing the openai SDK.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from harness.transport.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from harness.core.model import Mode, RunKey
+    from harness.transport.record_modes import RecordModeName
+
+MODES: tuple[Mode, ...] = ("nonstream", "stream")
+
+
+@dataclass
+class RunConfig:
+    """Everything both front-ends decide; the engine only reads it."""
+
+    modes: tuple[Mode, ...] = MODES
+    trials: int = 1
+    record_mode: RecordModeName | None = None  # None: live, no cassette
+    cassette_dir: Path = Path("cassettes")
+    timeout: float = 120.0  # seconds per request
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    concurrency: int = 4  # runs in flight per provider
+    deadline: float | None = None  # seconds from the first run; later runs are skipped, never started
+    # Builds the command that reproduces (or records) one run, in the front-end's own words.
+    command_for: Callable[[RunKey, str | None], str] | None = None

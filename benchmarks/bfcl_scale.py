@@ -15,7 +15,8 @@ import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
-from harness.engine.engine import RunConfig, plan
+from harness.engine.config import RunConfig
+from harness.engine.plan import plan
 from harness.packs.bfcl import convert, data
 from harness.providers.registry import Target
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from harness.engine.engine import request_body
+from harness.engine.conversation import request_body
 from harness.packs.bfcl import data
 from harness.packs.bfcl.categories import CATEGORIES
 from harness.packs.bfcl.convert import BfclScenario, convert, scenario_id, to_scenario, to_tool

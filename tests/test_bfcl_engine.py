@@ -7,7 +7,9 @@ from typing import Any
 import pytest
 
 from harness.core.model import Mode, RunKey
-from harness.engine.engine import Engine, PlannedRun, RunConfig
+from harness.engine.config import RunConfig
+from harness.engine.engine import Engine
+from harness.engine.plan import PlannedRun
 from harness.packs.bfcl.categories import CATEGORIES
 from harness.packs.bfcl.checker import judge
 from harness.packs.bfcl.convert import to_scenario

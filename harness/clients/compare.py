@@ -38,6 +38,10 @@ REPAIRABLE = {
     "arguments": frozenset({"tool_call.arguments_json", "tool_call.arguments_string"}),
     "finish_reason": frozenset({"finish_reason", "stream.finish_reason"}),
 }
+# Exceptions a client raises by design for a legitimate finish reason: the openai Python helpers
+# (`parse`, `stream`) refuse a completion cut by max_tokens or a content filter.
+RAISES_BY_DESIGN = frozenset({("LengthFinishReasonError", "length"),
+                              ("ContentFilterFinishReasonError", "content_filter")})
 # Client vocabularies for finish reasons (the AI SDK's unified values); unknown ones compare as unknown.
 FINISH_ALIASES = {"tool-calls": "tool_calls", "content-filter": "content_filter",
                   "function_call": "tool_calls"}
@@ -60,6 +64,8 @@ def compare(wire_reply: Reply | None, wire_findings: list[Finding], client_resul
     violations = [f for f in wire_findings if f.severity == "violation"]
     if wire_reply is None:
         return _on_wire_error(cid, result, wire_error)
+    if result.error is not None and (result.error.type, wire_reply.finish_reason) in RAISES_BY_DESIGN:
+        return []  # the SDK's documented way of reporting this finish reason, not a failure to read
     if result.error is not None:
         blame = _checks(violations)
         where = "" if result.error.stage == "call" else " while its result was read"

@@ -20,7 +20,8 @@ from harness.core.model import Finding, Mode
 ErrorStage = Literal["call", "result"]
 # The verdict of one client on one exchange, derived from the findings of `compare`:
 #   same      the client surfaced the calls the wire carried (no finding)
-#   raised    the wire was an error (HTTP 4xx/5xx, unreadable body) and the client raised, as it should
+#   raised    the client raised, as it should: the wire was an error (HTTP 4xx/5xx, unreadable body), or
+#             the SDK reports a legitimate finish reason by an exception (see compare.RAISES_BY_DESIGN)
 #   repairs   the wire broke the contract, the client hid it and surfaced usable calls (warning)
 #   rejects   the client raised on a response it should have read
 #   mismatch  the client returned, but with other calls than the wire carried

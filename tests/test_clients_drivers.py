@@ -84,6 +84,8 @@ def exchange(name: str, text: str, *, stream: bool, truncated: bool = False) -> 
 
 OBJECT_ARGS_STREAM = HEAD + chunk({"tool_calls": [call(0, "get_weather", {"city": "Paris"}, index=0)]}) \
     + chunk({}, "tool_calls") + "data: [DONE]\n\n"
+TYPELESS_STREAM = HEAD + chunk({"tool_calls": [{"index": 0, "id": "call_0", "function": {
+    "name": "get_weather", "arguments": '{"city": "Paris"}'}}]}) + chunk({}, "tool_calls") + "data: [DONE]\n\n"
 CASES = {
     "clean_call": exchange("clean_call", body(call(0, "get_weather", '{"city": "Paris"}')), stream=False),
     "parallel_streamed": exchange("parallel_streamed", two_streamed_calls(), stream=True),
@@ -94,6 +96,9 @@ CASES = {
         "name": "get_weather", "arguments": '{"city": "Paris"}'}}), stream=False),
     "missing_id_streamed": exchange("missing_id_streamed", two_streamed_calls(ids=False), stream=True),
     "broken_stream": exchange("broken_stream", two_streamed_calls()[:700], stream=True, truncated=True),
+    "missing_type": exchange("missing_type", body({"id": "call_0", "function": {
+        "name": "get_weather", "arguments": '{"city": "Paris"}'}}), stream=False),
+    "missing_type_streamed": exchange("missing_type_streamed", TYPELESS_STREAM, stream=True),
     "duplicate_ids": exchange("duplicate_ids", body(call(0, "get_weather", '{"city": "Paris"}'),
                                                     call(0, "get_time", '{"tz": "UTC"}')), stream=False),
     "header_repeated": exchange("header_repeated", two_streamed_calls(repeat_header=True), stream=True),
@@ -116,6 +121,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     "missing_id": {"python-openai": "same", "node-openai": "same", "node-ai-sdk": "repairs"},
     "missing_id_streamed": {"python-openai": "same", "node-openai": "repairs", "node-ai-sdk": "repairs"},
     "broken_stream": {"python-openai": "raised", "node-openai": "raised", "node-ai-sdk": "raised"},
+    # Mistral's typeless call: every client reads past it, but the Node stream helper refuses it.
+    "missing_type": {"python-openai": "repairs", "node-openai": "repairs", "node-ai-sdk": "repairs"},
+    "missing_type_streamed": {"python-openai": "repairs", "node-openai": "rejects", "node-ai-sdk": "repairs"},
     # generateText surfaces the first call twice when two calls share an id.
     "duplicate_ids": {"python-openai": "same", "node-openai": "same", "node-ai-sdk": "mismatch"},
     # The Python accumulator concatenates re-sent ids and names ("get_weatherget_weather...").

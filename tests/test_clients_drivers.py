@@ -84,8 +84,8 @@ def exchange(name: str, text: str, *, stream: bool, truncated: bool = False) -> 
 
 OBJECT_ARGS_STREAM = HEAD + chunk({"tool_calls": [call(0, "get_weather", {"city": "Paris"}, index=0)]}) \
     + chunk({}, "tool_calls") + "data: [DONE]\n\n"
-TYPELESS_STREAM = HEAD + chunk({"tool_calls": [{"index": 0, "id": "call_0", "function": {
-    "name": "get_weather", "arguments": '{"city": "Paris"}'}}]}) + chunk({}, "tool_calls") + "data: [DONE]\n\n"
+TYPELESS = {"index": 0, "id": "call_0", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}
+TYPELESS_STREAM = HEAD + chunk({"tool_calls": [TYPELESS]}) + chunk({}, "tool_calls") + "data: [DONE]\n\n"
 CASES = {
     "clean_call": exchange("clean_call", body(call(0, "get_weather", '{"city": "Paris"}')), stream=False),
     "parallel_streamed": exchange("parallel_streamed", two_streamed_calls(), stream=True),

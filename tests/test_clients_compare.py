@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from harness.clients import ClientCall, ClientError, ClientResult, compare, verdict
+from harness.clients import ClientCall, ClientCheck, ClientError, ClientResult, compare, tally, verdict
 from harness.clients.compare import same_json
 from harness.conformance.wire import Assessment, assess
 
@@ -210,3 +210,17 @@ def test_the_python_helpers_exception_for_a_length_cut_is_raised_by_design() -> 
     error = ClientError(type="LengthFinishReasonError", message="Could not parse response content")
     result = client(error=error, finish=None, cid="python-openai")
     assert judged(wire(text=json.dumps(body)), result) == ("raised", [], "")
+
+
+# ----------------------------------------------------------------------------------------------- tally
+
+
+def test_the_tally_counts_compatible_exchanges_and_keeps_errors_apart() -> None:
+    def check(cid: str, outcome: str) -> ClientCheck:
+        return ClientCheck(client=cid, version="9", verdict=outcome, result=client(cid=cid))  # type: ignore[arg-type]
+
+    checks = [check("node-openai", v) for v in ("same", "raised", "repairs")] + \
+        [check("node-ai-sdk", v) for v in ("same", "mismatch", "rejects", "error")] + [check("x", "mismatch")]
+    labels = [t.label() for t in tally(checks)]
+    assert labels == ["node-openai ✓ 3/3", "node-ai-sdk ~ 1/3 (1 error)", "x ✗ 0/1"]
+    assert tally(checks)[1].counts == {"same": 1, "rejects": 1, "mismatch": 1, "error": 1}

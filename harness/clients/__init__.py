@@ -23,6 +23,7 @@ from harness.clients.installer import INSTALL_COMMAND, install, install_root, is
 from harness.clients.replay import Mount, ReplayServer
 from harness.clients.result import VERDICTS, ClientCall, ClientCheck, ClientError, ClientResult, Verdict
 from harness.clients.session import ClientSession, judge
+from harness.clients.tally import ClientTally, tally
 
 __all__ = [
     "DEFAULT_TIMEOUT_S",
@@ -34,6 +35,7 @@ __all__ = [
     "ClientError",
     "ClientResult",
     "ClientSession",
+    "ClientTally",
     "ClientUnavailable",
     "Mount",
     "ReplayExchange",
@@ -47,5 +49,6 @@ __all__ = [
     "is_installed",
     "judge",
     "parse_client_ids",
+    "tally",
     "verdict",
 ]

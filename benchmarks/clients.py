@@ -32,7 +32,7 @@ from harness.clients import (
     create_driver,
     installer,
 )
-from harness.clients.node import NodeDriver
+from harness.clients.node_drivers import NodeDriver
 
 REAL = Path(os.environ.get("TOOLCALL_REAL_RESPONSES")
             or Path(__file__).resolve().parents[2] / "shared" / "real-responses")

@@ -23,7 +23,7 @@ from harness.clients import (
     create_driver,
     verdict,
 )
-from harness.clients.node import NodeDriver
+from harness.clients.node_drivers import NodeDriver
 from harness.conformance.wire import assess
 
 CLIENTS = ["python-openai", "node-openai", "node-ai-sdk"]

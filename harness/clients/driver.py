@@ -121,5 +121,5 @@ def _known(client_id: str) -> DriverFactory:
 
 def _load_builtins() -> None:
     # Imported here, not at the top: the driver modules import this one to register themselves.
-    import harness.clients.node  # noqa: F401
+    import harness.clients.node_drivers  # noqa: F401
     import harness.clients.python_openai  # noqa: F401

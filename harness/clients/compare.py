@@ -50,7 +50,8 @@ FINISH_KNOWN = frozenset({"stop", "length", "tool_calls", "content_filter"})
 
 @dataclass
 class Difference:
-    what: str  # "count", "id", "name", "arguments", "rejected", "finish_reason"
+    """One way the client's calls differ from the wire's; a repair when it fixes a violated field."""
+
     text: str
     repair: bool = False
 
@@ -96,12 +97,14 @@ def verdict(client_result: ClientResult, findings: list[Finding]) -> Verdict:
     """One word per client and exchange, for tables and the pinned real-traffic test."""
     if client_result.driver_error is not None:
         return "error"
-    prefix = f"client.{client_result.client}."
-    kinds = {f.check.removeprefix(prefix) for f in findings if f.check.startswith(prefix)}
-    for kind in ("mismatch", "rejects", "repairs"):
-        if kind in kinds:
-            return kind  # type: ignore[return-value]
+    ids = {f.check for f in findings}
+    for kind in ("mismatch", "rejects", "repairs"):  # the worst finding names the verdict
+        if f"client.{client_result.client}.{kind}" in ids:
+            return _VERDICT_OF[kind]
     return "raised" if client_result.error is not None else "same"
+
+
+_VERDICT_OF: dict[str, Verdict] = {"mismatch": "mismatch", "rejects": "rejects", "repairs": "repairs"}
 
 
 def _on_wire_error(cid: str, result: ClientResult, wire_error: ErrorInfo | None) -> list[Finding]:
@@ -125,34 +128,34 @@ def _differences(wire: Reply, violations: list[Finding], result: ClientResult) -
     wire_calls, client_calls = wire.tool_calls, result.tool_calls
     for i in range(max(len(wire_calls), len(client_calls))):
         if i >= len(client_calls):
-            out.append(Difference("count", f"call {i} {wire_calls[i].name!r} dropped (or merged)"))
+            out.append(Difference(f"call {i} {wire_calls[i].name!r} dropped (or merged)"))
             continue
         if i >= len(wire_calls):
-            out.append(Difference("count", f"call {i} {client_calls[i].name!r} added"))
+            out.append(Difference(f"call {i} {client_calls[i].name!r} added"))
             continue
         w, c = wire_calls[i], client_calls[i]
         if c.id != w.id:
             fine = bool(REPAIRABLE["id"] & broken) and _good_id(c.id, client_calls)
             change = "lost" if c.id is None else f"became {c.id!r}"
-            out.append(Difference("id", f"call {i}: id {w.id!r} {change}", fine))
+            out.append(Difference(f"call {i}: id {w.id!r} {change}", fine))
         if c.name != w.name:
-            out.append(Difference("name", f"call {i}: name {w.name!r} became {c.name!r}"))
+            out.append(Difference(f"call {i}: name {w.name!r} became {c.name!r}"))
         changed = _arguments_change(w, c.arguments)
         if changed is not None:
             what, wellformed = changed
-            out.append(Difference("arguments", f"call {i} {w.name!r}: {what}",
+            out.append(Difference(f"call {i} {w.name!r}: {what}",
                                   wellformed and bool(REPAIRABLE["arguments"] & broken)))
         if c.rejected and isinstance(w.arguments, dict) and w.name not in unknown_names:
-            out.append(Difference("rejected", f"call {i} {w.name!r} flagged invalid by the client: "
+            out.append(Difference(f"call {i} {w.name!r} flagged invalid by the client: "
                                   f"{c.rejected[:120]}"))
     finish_wire, finish_client = _finish(wire.finish_reason), _finish(result.finish_reason)
     if finish_wire and finish_client and finish_wire != finish_client:
         fine = bool(REPAIRABLE["finish_reason"] & broken) and finish_client == (
             "tool_calls" if client_calls else "stop")
-        out.append(Difference("finish_reason", f"finish_reason {wire.finish_reason!r} became "
+        out.append(Difference(f"finish_reason {wire.finish_reason!r} became "
                               f"{result.finish_reason!r}", fine))
     elif finish_client and not finish_wire and REPAIRABLE["finish_reason"] & broken:
-        out.append(Difference("finish_reason", f"finish_reason missing on the wire, "
+        out.append(Difference(f"finish_reason missing on the wire, "
                               f"{result.finish_reason!r} from the client", repair=True))
     return out
 

@@ -27,6 +27,11 @@ const write = (obj) => process.stdout.write(JSON.stringify(obj) + '\n');
 console.log = (...args) => process.stderr.write(args.map(String).join(' ') + '\n');
 console.info = console.log;
 globalThis.AI_SDK_LOG_WARNINGS = false;
+// A promise a client library leaves rejected after its error was reported must not end the process,
+// and with it every exchange in flight.
+process.on('unhandledRejection', (reason) => {
+  process.stderr.write(`unhandled rejection: ${reason && reason.stack || reason}\n`);
+});
 
 function option(name) {
   const at = process.argv.indexOf(`--${name}`);

@@ -11,6 +11,7 @@ import pytest
 
 from harness.app.judge import load
 from harness.clients import ReplayExchange, ReplayServer
+from harness.core.model import Turn
 
 REAL = Path(os.environ.get("TOOLCALL_REAL_RESPONSES")
             or Path(__file__).resolve().parents[2] / "shared" / "real-responses")
@@ -135,3 +136,11 @@ def test_an_exchange_file_replays_with_its_raw_text() -> None:
     exchange = ReplayExchange.of(recorded)
     assert exchange.text == json.loads(path.read_text())["response_raw_text"]  # the padding is kept
     assert (exchange.status, exchange.stream, exchange.content_type()) == (200, False, "application/json")
+
+
+def test_a_turn_of_run_replays_with_its_request_mode() -> None:
+    turn = Turn(number=2, request={**REQUEST, "stream": True}, status=200, response_text=SSE)
+    exchange = ReplayExchange.from_turn(turn, "weather[stub/m-stream]")
+    assert exchange is not None
+    assert (exchange.label, exchange.stream, exchange.text) == ("weather[stub/m-stream]#2", True, SSE)
+    assert ReplayExchange.from_turn(Turn(number=1, request=REQUEST), "x") is None  # no response came

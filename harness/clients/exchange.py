@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from harness.core.model import Turn
+
 # Headers the replay server sets itself: it serves the decoded text, with its own framing.
 HOP_BY_HOP = frozenset(
     {"content-length", "transfer-encoding", "content-encoding", "connection", "keep-alive", "date", "server"}
@@ -61,6 +63,14 @@ class ReplayExchange:
         return cls(label=recorded.label, request=dict(recorded.request), status=recorded.status,
                    text=recorded.text, stream=recorded.stream,
                    headers={k.lower(): v for k, v in (headers or {}).items()})
+
+    @classmethod
+    def from_turn(cls, turn: Turn, label: str) -> ReplayExchange | None:
+        """From a live or replayed turn of `run`; None when no response came (timeout, connection)."""
+        if turn.status is None or turn.response_text is None:
+            return None
+        return cls(label=f"{label}#{turn.number}", request=dict(turn.request), status=turn.status,
+                   text=turn.response_text, stream=bool(turn.request.get("stream")))
 
     def content_type(self) -> str:
         """The recorded Content-Type, else the one the bytes call for (the exchange files keep no headers)."""

@@ -99,8 +99,9 @@ def install(root: Path | None = None, *, force: bool = False, echo: bool = False
         command = [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"]
         done = subprocess.run(command, cwd=staging, capture_output=not echo, text=True, timeout=900)
         if done.returncode != 0:
-            tail = "\n".join((done.stderr or "").strip().splitlines()[-15:])
-            raise ClientUnavailable(f"`npm ci` failed with exit code {done.returncode} in {staging}:\n{tail}")
+            tail = "\n".join((done.stderr or "").strip().splitlines()[-15:])  # empty when echoed
+            said = f":\n{tail}" if tail else " (its output is above)"
+            raise ClientUnavailable(f"`npm ci` failed with exit code {done.returncode} in {staging}{said}")
         (staging / MARKER).write_text(lock_digest() + "\n", encoding="utf-8")
         if root.exists():
             shutil.rmtree(root)

@@ -9,8 +9,8 @@ import pytest
 
 HARNESS = Path(__file__).resolve().parents[1] / "harness"
 # Bottom to top. A module may import from its own layer and the layers below it, never above.
-LAYERS = ["core", "scenario", "providers", "transport", "conformance", "packs", "engine", "results",
-          "reporting", "app", "cli", "pytest_plugin"]
+LAYERS = ["core", "scenario", "providers", "transport", "conformance", "clients", "packs", "engine",
+          "results", "reporting", "app", "cli", "pytest_plugin"]
 STANDALONE = {"testing"}  # the stub server is a test fixture of its own: it imports nothing of the harness
 MAX_LINES = 400
 

@@ -52,7 +52,7 @@ def trigger_text(v: VendorMetrics) -> str:
 
 def agreement_text(a: Agreement | None) -> list[str]:
     if a is None:
-        return ["ref", "", "", ""]
+        return ["–", "–", "–"]
     return [f"{pct(a.trigger.f1)} (n={a.pairs})" if a.pairs else "–", ratio(a.names), ratio(a.arguments)]
 
 
@@ -79,8 +79,9 @@ class GroupTable:
 
 def capability_cell(row: CapabilityRow) -> str:
     said = {True: "declared ✓", False: "declared ✗", None: "undeclared"}[row.declared]
-    seen = "not observed" if row.observed.total == 0 else (
-        f"{'✓' if row.observed.good else '✗'} {row.observed.good}/{row.observed.total}")
+    good, total = row.observed.good, row.observed.total
+    mark = "✓" if good == total else "✗" if good == 0 else "~"
+    seen = "not observed" if total == 0 else f"observed {mark} {good}/{total}"
     return ("⚠ " if row.contradiction else "") + f"{said} · {seen}"
 
 
@@ -95,13 +96,13 @@ def group_table(report: Report, group: ModelGroup) -> GroupTable:
     cap_rows, contradictions = [], 0
     for v in group.vendors:
         name = v.label + (" (ref)" if v.reference else "")
-        row = [name, f"{v.verdicts}/{v.runs}" + (f" +{v.errors}err" if v.errors else ""), trigger_text(v),
+        row = [name, f"{v.verdicts}/{v.runs}" + (f", {v.errors} err" if v.errors else ""), trigger_text(v),
                ratio(v.schema), ratio(v.finish_reason), ratio(v.wire)]
-        if ref is not None:
+        if v.reference:
+            row += ["", "", "", "", ""]
+        elif ref is not None:
             row += [delta(f1(v), f1(ref)), delta(v.schema.value, ref.schema.value)]
             row += agreement_text(group.agreements.get(v.label))
-            if v.reference:
-                row[-4:] = ["", "", "", ""]
         rows.append(row)
         caps = compare(declared.get((v.provider, v.model)), runs[(v.provider, v.model)])
         contradictions += sum(c.contradiction for c in caps)

@@ -39,9 +39,11 @@ SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}, "require
 
 def request(tool_choice: Any = None, tools: dict[str, Any] | None = None) -> dict[str, Any]:
     offered = {"weather": SCHEMA} if tools is None else tools
-    body: dict[str, Any] = {"model": "m", "messages": [{"role": "user", "content": "hi"}],
-                            "tools": [{"type": "function", "function": {"name": n, "parameters": p}}
-                                      for n, p in offered.items()]}
+    body: dict[str, Any] = {
+        "model": "m",
+        "messages": [{"role": "user", "content": "hi"}],
+        "tools": [{"type": "function", "function": {"name": n, "parameters": p}} for n, p in offered.items()],
+    }
     if tool_choice is not None:
         body["tool_choice"] = tool_choice
     return body
@@ -52,28 +54,61 @@ def tc(name: str = "weather", raw: str = '{"city": "Paris"}', match: bool | None
         parsed, valid = json.loads(raw), True
     except ValueError:
         parsed, valid = None, False
-    return ToolCall(id="c", type="function", name=name, arguments_raw=raw, arguments=parsed,
-                    arguments_valid_json=valid, arguments_match_schema=match if valid else None)
+    return ToolCall(
+        id="c",
+        type="function",
+        name=name,
+        arguments_raw=raw,
+        arguments=parsed,
+        arguments_valid_json=valid,
+        arguments_match_schema=match if valid else None,
+    )
 
 
-def turn(number: int = 1, *calls: ToolCall, finish: str | None = "auto", error: bool = False,
-         findings: list[Finding] | None = None, req: dict[str, Any] | None = None) -> Turn:
+def turn(
+    number: int = 1,
+    *calls: ToolCall,
+    finish: str | None = "auto",
+    error: bool = False,
+    findings: list[Finding] | None = None,
+    req: dict[str, Any] | None = None,
+) -> Turn:
     if error:
-        return Turn(number=number, request=req or request(), status=502,
-                    error=ErrorInfo(kind="server_error", message="bad gateway", status=502))
+        return Turn(
+            number=number,
+            request=req or request(),
+            status=502,
+            error=ErrorInfo(kind="server_error", message="bad gateway", status=502),
+        )
     reason = ("tool_calls" if calls else "stop") if finish == "auto" else finish
-    return Turn(number=number, request=req or request(), status=200,
-                reply=Reply(content=None if calls else "done", tool_calls=list(calls), finish_reason=reason),
-                findings=findings or [])
+    return Turn(
+        number=number,
+        request=req or request(),
+        status=200,
+        reply=Reply(content=None if calls else "done", tool_calls=list(calls), finish_reason=reason),
+        findings=findings or [],
+    )
 
 
-def run(provider: str, scenario: str, *turns: Turn, triggers: list[TriggerExpectation] | None = None,
-        outcome: Outcome | None = None, model: str = "m", family: str = "single_call", trial: int = 1) -> RunResult:
+def run(
+    provider: str,
+    scenario: str,
+    *turns: Turn,
+    triggers: list[TriggerExpectation] | None = None,
+    outcome: Outcome | None = None,
+    model: str = "m",
+    family: str = "single_call",
+    trial: int = 1,
+) -> RunResult:
     errored = any(t.error for t in turns)
     return RunResult(
         key=RunKey(provider=provider, model=model, scenario=scenario, mode="nonstream", trial=trial),
-        family=family, outcome=outcome or ("error" if errored else "pass"), turns=list(turns),
-        error=next((t.error for t in turns if t.error), None), triggers=triggers)
+        family=family,
+        outcome=outcome or ("error" if errored else "pass"),
+        turns=list(turns),
+        error=next((t.error for t in turns if t.error), None),
+        triggers=triggers,
+    )
 
 
 CALL, NO_CALL = TriggerExpectation(turn=1, call=True), TriggerExpectation(turn=1, call=False)
@@ -90,8 +125,13 @@ def test_trigger_precision_recall_f1_count_every_expectation_and_never_an_error(
         # a run-level "no call anywhere", broken at the second turn
         run("a", "fp", turn(1), turn(2, tc()), triggers=[TriggerExpectation(turn=None, call=False)]),
         run("a", "error", turn(1, error=True), triggers=[CALL]),  # neither a trigger nor a miss
-        run("a", "error_later", turn(1, tc()), turn(2, error=True),  # turn 1 counts, the run level not
-            triggers=[CALL, TriggerExpectation(turn=None, call=True)]),
+        run(
+            "a",
+            "error_later",
+            turn(1, tc()),
+            turn(2, error=True),  # turn 1 counts, the run level not
+            triggers=[CALL, TriggerExpectation(turn=None, call=True)],
+        ),
         run("a", "unreached", turn(1), triggers=[TriggerExpectation(turn=2, call=True)], outcome="fail"),
         run("a", "skipped", triggers=[CALL], outcome="skip"),
         run("a", "no_expectation", turn(1, tc()), triggers=[]),
@@ -131,13 +171,13 @@ def test_schema_accuracy_counts_invalid_json_and_unknown_tools_and_leaves_unusab
 def test_finish_reason_correctness_follows_the_calls() -> None:
     forced = request(tool_choice={"type": "function", "function": {"name": "weather"}})
     turns = [
-        turn(1, tc()),                                    # tool_calls with calls: right
-        turn(2, tc(), finish="stop"),                     # stop with calls: wrong
-        turn(3, tc(), finish="stop", req=forced),         # stop for a named forced call: OpenAI's own
-        turn(4),                                          # stop without calls: right
-        turn(5, finish="tool_calls"),                     # tool_calls without calls: wrong
-        turn(6, finish=None),                             # no reason at all: wrong
-        turn(7, error=True),                              # not answered: not counted
+        turn(1, tc()),  # tool_calls with calls: right
+        turn(2, tc(), finish="stop"),  # stop with calls: wrong
+        turn(3, tc(), finish="stop", req=forced),  # stop for a named forced call: OpenAI's own
+        turn(4),  # stop without calls: right
+        turn(5, finish="tool_calls"),  # tool_calls without calls: wrong
+        turn(6, finish=None),  # no reason at all: wrong
+        turn(7, error=True),  # not answered: not counted
     ]
     assert finish_reason_correctness([run("a", "s", *turns)]) == Ratio(3, 6)
 
@@ -155,9 +195,15 @@ def test_wire_conformance_counts_answered_turns_without_a_violation() -> None:
 def vendors_report() -> Report:
     """Two vendors of one model, the official API marked as the reference, and an unrelated model."""
     targets = [
-        TargetInfo(provider="official", base_url="u", models=["k2"], canonical={"k2": "kimi-k2"}, reference=True),
-        TargetInfo(provider="vendor", base_url="u", models=["moonshot/kimi-k2", "other"],
-                   canonical={"moonshot/kimi-k2": "kimi-k2"}),
+        TargetInfo(
+            provider="official", base_url="u", models=["k2"], canonical={"k2": "kimi-k2"}, reference=True
+        ),
+        TargetInfo(
+            provider="vendor",
+            base_url="u",
+            models=["moonshot/kimi-k2", "other"],
+            canonical={"moonshot/kimi-k2": "kimi-k2"},
+        ),
     ]
     runs = [
         run("official", "s1", turn(1, tc()), triggers=[CALL], model="k2"),
@@ -179,7 +225,9 @@ def vendors_report() -> Report:
 def test_rows_group_by_canonical_model_and_the_reference_comes_from_the_registry() -> None:
     groups = model_groups(vendors_report())
     assert [(g.canonical, [v.label for v in g.vendors]) for g in groups] == [
-        ("kimi-k2", ["official/k2", "vendor/moonshot/kimi-k2"]), ("other", ["vendor/other"])]
+        ("kimi-k2", ["official/k2", "vendor/moonshot/kimi-k2"]),
+        ("other", ["vendor/other"]),
+    ]
     kimi = groups[0]
     assert kimi.reference is not None and kimi.reference.label == "official/k2"
     assert groups[1].reference is None and groups[1].agreements == {}
@@ -239,19 +287,37 @@ def test_report_by_model_json_keeps_every_count(tmp_path: Path, capsys: Any) -> 
     assert main(["report", save(tmp_path, vendors_report()), "--by-model", "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     vendor = data["models"][0]["vendors"][1]
-    assert vendor["triggers"] == {"tp": 4, "fn": 1, "fp": 1, "tn": 0, "precision": 0.8, "recall": 0.8,
-                                  "f1": pytest.approx(0.8), "unjudged": 0}
+    assert vendor["triggers"] == {
+        "tp": 4,
+        "fn": 1,
+        "fp": 1,
+        "tn": 0,
+        "precision": 0.8,
+        "recall": 0.8,
+        "f1": pytest.approx(0.8),
+        "unjudged": 0,
+    }
     assert vendor["agreement"]["names"] == {"good": 2, "total": 2, "value": 1.0}
 
 
-@pytest.mark.parametrize(("extra", "message"), [
-    (["--by-model", "--reference", "oficial"], "--reference 'oficial' ran nothing in this report — did you "
-     "mean 'official'? (providers: official, vendor)"),
-    (["--reference", "official"], "--reference needs --by-model"),
-    (["--by-model", "--format", "html"], "--by-model renders plain, markdown, github, grid, json, not 'html'"),
-])
-def test_report_by_model_options_are_one_sentence(tmp_path: Path, capsys: Any, extra: list[str],
-                                                  message: str) -> None:
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            ["--by-model", "--reference", "oficial"],
+            "--reference 'oficial' ran nothing in this report — did you "
+            "mean 'official'? (providers: official, vendor)",
+        ),
+        (["--reference", "official"], "--reference needs --by-model"),
+        (
+            ["--by-model", "--format", "html"],
+            "--by-model renders plain, markdown, github, grid, json, not 'html'",
+        ),
+    ],
+)
+def test_report_by_model_options_are_one_sentence(
+    tmp_path: Path, capsys: Any, extra: list[str], message: str
+) -> None:
     assert main(["report", save(tmp_path, vendors_report()), *extra]) == 2
     assert message in capsys.readouterr().err
 

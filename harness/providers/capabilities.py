@@ -21,8 +21,16 @@ from typing import Any
 from harness.core.model import DeclaredCapabilities
 
 TOOL_WORDS = frozenset(
-    {"tools", "tool_use", "tool_calling", "tool-calling", "function_calling", "function-calling",
-     "functions", "function_call"}
+    {
+        "tools",
+        "tool_use",
+        "tool_calling",
+        "tool-calling",
+        "function_calling",
+        "function-calling",
+        "functions",
+        "function_call",
+    }
 )
 CHOICE_WORDS = frozenset({"tool_choice", "tool-choice", "forced_tool_choice"})
 PARALLEL_WORDS = frozenset({"parallel_tool_calls", "parallel-tool-calls", "parallel_function_calling"})
@@ -47,21 +55,30 @@ def entry_capabilities(entry: dict[str, Any]) -> DeclaredCapabilities:
     params = entry.get("supported_parameters")
     if isinstance(params, list):
         names = {str(p) for p in params}
-        return DeclaredCapabilities(tools="tools" in names, tool_choice="tool_choice" in names,
-                                    parallel_tool_calls="parallel_tool_calls" in names,
-                                    source="supported_parameters")
+        return DeclaredCapabilities(
+            tools="tools" in names,
+            tool_choice="tool_choice" in names,
+            parallel_tool_calls="parallel_tool_calls" in names,
+            source="supported_parameters",
+        )
     for key in CAPABILITY_KEYS:
         value = entry.get(key)
         if isinstance(value, list):
             words = {str(v).lower() for v in value}
-            return DeclaredCapabilities(tools=bool(words & TOOL_WORDS),
-                                        tool_choice=True if words & CHOICE_WORDS else None,
-                                        parallel_tool_calls=True if words & PARALLEL_WORDS else None,
-                                        source=key)
+            return DeclaredCapabilities(
+                tools=bool(words & TOOL_WORDS),
+                tool_choice=True if words & CHOICE_WORDS else None,
+                parallel_tool_calls=True if words & PARALLEL_WORDS else None,
+                source=key,
+            )
         if isinstance(value, dict):
             flags = {str(k).lower(): v for k, v in value.items()}
-            found = DeclaredCapabilities(tools=_flag(flags, TOOL_WORDS), tool_choice=_flag(flags, CHOICE_WORDS),
-                                         parallel_tool_calls=_flag(flags, PARALLEL_WORDS), source=key)
+            found = DeclaredCapabilities(
+                tools=_flag(flags, TOOL_WORDS),
+                tool_choice=_flag(flags, CHOICE_WORDS),
+                parallel_tool_calls=_flag(flags, PARALLEL_WORDS),
+                source=key,
+            )
             if (found.tools, found.tool_choice, found.parallel_tool_calls) != (None, None, None):
                 return found
     return DeclaredCapabilities()

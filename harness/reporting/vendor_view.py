@@ -96,8 +96,14 @@ def group_table(report: Report, group: ModelGroup) -> GroupTable:
     cap_rows, contradictions = [], 0
     for v in group.vendors:
         name = v.label + (" (ref)" if v.reference else "")
-        row = [name, f"{v.verdicts}/{v.runs}" + (f", {v.errors} err" if v.errors else ""), trigger_text(v),
-               ratio(v.schema), ratio(v.finish_reason), ratio(v.wire)]
+        row = [
+            name,
+            f"{v.verdicts}/{v.runs}" + (f", {v.errors} err" if v.errors else ""),
+            trigger_text(v),
+            ratio(v.schema),
+            ratio(v.finish_reason),
+            ratio(v.wire),
+        ]
         if v.reference:
             row += ["", "", "", "", ""]
         elif ref is not None:
@@ -133,8 +139,9 @@ def render_by_model(report: Report, fmt: str = "plain", reference: str | None = 
         parts.append(("**Declared against observed**" if markdown else "declared against observed") + note)
         if markdown:
             parts.append("")
-        parts.append(tabulate(t.capability_rows, headers=t.capability_headers, tablefmt=style,
-                              disable_numparse=True))
+        parts.append(
+            tabulate(t.capability_rows, headers=t.capability_headers, tablefmt=style, disable_numparse=True)
+        )
         parts.append("")
     if not tables:
         parts.append("no runs in the report")
@@ -149,13 +156,25 @@ def _ratio(r: Ratio) -> dict[str, Any]:
 
 
 def _confusion(c: Confusion) -> dict[str, Any]:
-    return {"tp": c.tp, "fn": c.fn, "fp": c.fp, "tn": c.tn, "precision": c.precision, "recall": c.recall,
-            "f1": c.f1}
+    return {
+        "tp": c.tp,
+        "fn": c.fn,
+        "fp": c.fp,
+        "tn": c.tn,
+        "precision": c.precision,
+        "recall": c.recall,
+        "f1": c.f1,
+    }
 
 
 def _agreement(a: Agreement) -> dict[str, Any]:
-    return {"reference": a.reference, "pairs": a.pairs, "trigger": _confusion(a.trigger),
-            "names": _ratio(a.names), "arguments": _ratio(a.arguments)}
+    return {
+        "reference": a.reference,
+        "pairs": a.pairs,
+        "trigger": _confusion(a.trigger),
+        "names": _ratio(a.names),
+        "arguments": _ratio(a.arguments),
+    }
 
 
 def by_model_data(report: Report, reference: str | None = None) -> dict[str, Any]:
@@ -169,19 +188,33 @@ def by_model_data(report: Report, reference: str | None = None) -> dict[str, Any
             found = declared.get((v.provider, v.model))
             caps = compare(found, runs[(v.provider, v.model)])
             agreed = group.agreements.get(v.label)
-            vendors.append({
-                "provider": v.provider, "model": v.model, "reference": v.reference,
-                "runs": v.runs, "verdicts": v.verdicts, "errors": v.errors,
-                "triggers": None if v.triggers is None else
-                {**_confusion(v.triggers.confusion), "unjudged": v.triggers.unjudged},
-                "schema_accuracy": _ratio(v.schema), "finish_reason": _ratio(v.finish_reason),
-                "wire": _ratio(v.wire),
-                "agreement": _agreement(agreed) if agreed else None,
-                "declared_source": found.source if found else None,
-                "capabilities": [{"capability": c.capability, "declared": c.declared,
-                                  "observed": _ratio(c.observed), "contradiction": c.contradiction}
-                                 for c in caps],
-            })
+            vendors.append(
+                {
+                    "provider": v.provider,
+                    "model": v.model,
+                    "reference": v.reference,
+                    "runs": v.runs,
+                    "verdicts": v.verdicts,
+                    "errors": v.errors,
+                    "triggers": None
+                    if v.triggers is None
+                    else {**_confusion(v.triggers.confusion), "unjudged": v.triggers.unjudged},
+                    "schema_accuracy": _ratio(v.schema),
+                    "finish_reason": _ratio(v.finish_reason),
+                    "wire": _ratio(v.wire),
+                    "agreement": _agreement(agreed) if agreed else None,
+                    "declared_source": found.source if found else None,
+                    "capabilities": [
+                        {
+                            "capability": c.capability,
+                            "declared": c.declared,
+                            "observed": _ratio(c.observed),
+                            "contradiction": c.contradiction,
+                        }
+                        for c in caps
+                    ],
+                }
+            )
         ref = group.reference.label if group.reference else None
         models.append({"canonical": group.canonical, "reference": ref, "vendors": vendors})
     return {"report_version": f"{report.version}.{report.minor}", "models": models}
@@ -192,10 +225,14 @@ def by_model_text(report: Report, fmt: str, reference: str | None, *, by_model: 
     if not by_model:
         raise ConfigError("--reference needs --by-model: it names the provider the vendor view compares with")
     if fmt not in BY_MODEL_FORMATS:
-        raise ConfigError(f"--by-model renders {', '.join(BY_MODEL_FORMATS)}, not '{fmt}' (the HTML page "
-                          "has the vendor view as a section: --format html without --by-model)")
+        raise ConfigError(
+            f"--by-model renders {', '.join(BY_MODEL_FORMATS)}, not '{fmt}' (the HTML page "
+            "has the vendor view as a section: --format html without --by-model)"
+        )
     providers = {run.key.provider for run in report.runs}
     if reference is not None and reference not in providers:
-        raise ConfigError(f"--reference '{reference}' ran nothing in this report{did_you_mean(reference, providers)}"
-                          f" (providers: {', '.join(sorted(providers))})")
+        raise ConfigError(
+            f"--reference '{reference}' ran nothing in this report{did_you_mean(reference, providers)}"
+            f" (providers: {', '.join(sorted(providers))})"
+        )
     return render_by_model(report, fmt, reference)

@@ -114,8 +114,11 @@ def schema_accuracy(runs: Iterable[RunResult]) -> Ratio:
             assert turn.reply is not None
             tools, _ = offered_tools(turn.request)
             for call in turn.reply.tool_calls:
-                usable = not (call.name in tools and isinstance(call.arguments, dict)
-                              and call.arguments_match_schema is None)
+                usable = not (
+                    call.name in tools
+                    and isinstance(call.arguments, dict)
+                    and call.arguments_match_schema is None
+                )
                 if usable:
                     total += 1
                     good += call.arguments_valid_json and call.arguments_match_schema is True
@@ -196,16 +199,15 @@ def model_groups(report: Report, reference: str | None = None) -> list[ModelGrou
         vendors = [vendor_metrics(p, m, canonical, runs) for (p, m), runs in by_target.items()]
         ref = pick_reference(vendors, report.targets, reference)
         if ref is not None:
-            vendors = [
-                VendorMetrics(**{**v.__dict__, "reference": True}) if v is ref else v for v in vendors
-            ]
+            vendors = [VendorMetrics(**{**v.__dict__, "reference": True}) if v is ref else v for v in vendors]
             ref = next(v for v in vendors if v.reference)
         group = ModelGroup(canonical, vendors, ref)
         if ref is not None:
             truth = by_target[(ref.provider, ref.model)]
             group.agreements = {
                 v.label: agreement(ref.label, truth, by_target[(v.provider, v.model)])
-                for v in vendors if v is not ref
+                for v in vendors
+                if v is not ref
             }
         result.append(group)
     return result

@@ -44,7 +44,9 @@ def _values(group: ModelGroup, v: VendorMetrics) -> dict[str, float | None]:
 
 
 def _table(report: Report) -> dict[tuple[str, str], tuple[str, dict[str, float | None]]]:
-    return {(g.canonical, v.label): (g.canonical, _values(g, v)) for g in model_groups(report) for v in g.vendors}
+    return {
+        (g.canonical, v.label): (g.canonical, _values(g, v)) for g in model_groups(report) for v in g.vendors
+    }
 
 
 def metric_changes(old: Report, new: Report) -> list[MetricChange]:

@@ -248,6 +248,13 @@ def test_the_reference_option_overrides_the_registry() -> None:
     assert kimi.agreements["official/k2"].trigger == Confusion(tp=2, fp=1, fn=1)  # mirrored
 
 
+def test_the_reference_may_name_one_model_of_a_provider_serving_two_configurations() -> None:
+    rep = vendors_report()
+    rep.targets[1].canonical["other"] = "kimi-k2"
+    [kimi] = model_groups(rep, reference="vendor/other")
+    assert kimi.reference is not None and kimi.reference.label == "vendor/other"
+
+
 def test_agreement_of_different_names_is_not_an_argument_question() -> None:
     ref = [run("r", "s", turn(1, tc()))]
     ours = [run("v", "s", turn(1, tc(name="time")))]

@@ -230,7 +230,8 @@ def by_model_text(report: Report, fmt: str, reference: str | None, *, by_model: 
             "has the vendor view as a section: --format html without --by-model)"
         )
     providers = {run.key.provider for run in report.runs}
-    if reference is not None and reference not in providers:
+    labels = {f"{run.key.provider}/{run.key.model}" for run in report.runs}
+    if reference is not None and reference not in providers | labels:
         raise ConfigError(
             f"--reference '{reference}' ran nothing in this report{did_you_mean(reference, providers)}"
             f" (providers: {', '.join(sorted(providers))})"

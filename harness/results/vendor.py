@@ -185,9 +185,10 @@ def group_runs(report: Report) -> dict[str, dict[tuple[str, str], list[RunResult
 def pick_reference(
     vendors: list[VendorMetrics], targets: Iterable[TargetInfo], reference: str | None
 ) -> VendorMetrics | None:
-    """The row named by `reference` (a provider), else the first of a provider marked `reference`."""
+    """The row named by `reference` (a provider, or provider/model when a provider serves several models
+    of one canonical model), else the first of a provider marked `reference`."""
     if reference is not None:
-        return next((v for v in vendors if v.provider == reference), None)
+        return next((v for v in vendors if reference in (v.provider, v.label)), None)
     marked = {t.provider for t in targets if t.reference}
     return next((v for v in vendors if v.provider in marked), None)
 

@@ -247,6 +247,23 @@ def test_a_different_or_unanswered_call_is_not_a_repeat(args: str, answered: boo
     assert judge(response(call(id="new")), _answered(args, answered)).findings == []
 
 
+def test_the_same_call_for_a_new_user_task_is_not_a_repeat() -> None:
+    """A real OpenAI exchange: the weather is asked, called, answered; the user asks again later, and the
+    model rightly calls the same tool with the same arguments. Only a repeat within one task is a loop."""
+    history = [
+        {"role": "assistant", "content": None, "tool_calls": [call(id="old")]},
+        {"role": "tool", "tool_call_id": "old", "content": "sunny"},
+        {"role": "assistant", "content": "It is sunny in Paris."},
+        {"role": "user", "content": "And what about now, an hour later?"},
+    ]
+    assert judge(response(call(id="new")), request(*history)).findings == []
+    # Within the new task, a second identical call after its answer is a loop again.
+    again = [*history, {"role": "assistant", "content": None, "tool_calls": [call(id="mid")]},
+             {"role": "tool", "tool_call_id": "mid", "content": "still sunny"}]
+    repeated = only(judge(response(call(id="new")), request(*again)), "tool_call.repeated")
+    assert "'mid'" in repeated.message and "since the last user message" in repeated.message
+
+
 # ---------------------------------------------------------------------------------------------- sdk.parse
 
 

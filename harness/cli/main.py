@@ -49,6 +49,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--merge", nargs="+", metavar="SHARD", help="merge these reports (later shards win)")
     report.add_argument("-o", "--output", help="write to this file instead of stdout")
+    report.add_argument("--by-model", action="store_true",
+                        help="the vendor view: each canonical model's providers side by side")
+    report.add_argument("--reference", metavar="PROVIDER[/MODEL]",
+                        help="with --by-model: compare each model's vendors with this provider's runs")
 
     diff = sub.add_parser("diff", help="compare two reports cell by cell; exit 1 on regressions")
     diff.add_argument("old")

@@ -65,7 +65,11 @@ def report(args: argparse.Namespace) -> int:
     else:
         merged = read_report(args.report)
     fmt = args.format or ("json" if args.merge else "plain")
-    if fmt == "json":
+    if args.by_model or args.reference:
+        from harness.reporting.vendor_view import by_model_text
+
+        text = by_model_text(merged, fmt, args.reference, by_model=args.by_model)
+    elif fmt == "json":
         text = merged.model_dump_json(indent=1)
     elif fmt == "html":
         from harness.reporting.html import render_html

@@ -135,10 +135,21 @@ def check_arguments_schema(ex: Exchange) -> Iterator[Finding]:
                           f"{json.dumps(call.arguments)[:120]} fail the tool's JSON Schema {error}")
 
 
+def current_task(request: dict[str, Any]) -> dict[str, Any]:
+    """The request with its history cut to the current task: from the last user message on.
+
+    A new user message starts a new task, and calling the same tool with the same arguments for it is
+    right (ask the weather, get it, later ask "and now?"): only repeats within one task are a loop.
+    """
+    messages = as_list(request.get("messages"))
+    users = [i for i, m in enumerate(messages) if isinstance(m, dict) and m.get("role") == "user"]
+    return {**request, "messages": messages[users[-1]:]} if users else request
+
+
 @CHECKS.register("tool_call.repeated")
 def check_repeated(ex: Exchange) -> Iterator[Finding]:
-    """A call repeating one already answered in the history (a tool loop), as a warning."""
-    answered = [p for p in history_calls(ex.request) if p.answered]
+    """A call repeating one already answered since the last user message (a tool loop), as a warning."""
+    answered = [p for p in history_calls(current_task(ex.request)) if p.answered]
     for position, call in enumerate(ex.reply.tool_calls):
         if call.name is None:
             continue
@@ -149,8 +160,8 @@ def check_repeated(ex: Exchange) -> Iterator[Finding]:
             yield Finding(check="tool_call.repeated", severity="warning", expected="a new call or an answer",
                           actual={"name": call.name, "arguments": arguments},
                           message=f"{label(call, position)}: repeats call {twin.id!r} with the same "
-                          f"arguments {json.dumps(arguments)[:120]}, which was already answered in the "
-                          "history (a tool loop)")
+                          f"arguments {json.dumps(arguments)[:120]}, which was already answered since the "
+                          "last user message (a tool loop)")
 
 
 @CHECKS.register("legacy_function_call")

@@ -12,6 +12,9 @@ report, migrating it when it validates (`Report._migrate`). History:
 - 1: runs, targets and versions.
 - 2: `cells`, and token counts and cost per run (a version-1 report reads with the counts taken from
   its turns' usage and no cells). 2.1: `minor` itself (a report without it is 2.0).
+  2.2: the vendor view's inputs: `TargetInfo.canonical` (model id -> canonical model), `reference`
+  and `declared` (capabilities the models endpoint declared), and `RunResult.triggers` (what the
+  scenario says about calling a tool). A 2.1 report reads with none of them: trigger metrics unknown.
 
 Token usage is read one way: a reply keeps the provider's `usage` as it came (odd values are evidence,
 never an error), and `token_counts` is the one reading of it, used by the engine, the JSON report, the
@@ -27,7 +30,7 @@ from typing import Any, Literal, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 REPORT_VERSION = 2  # the major version this harness writes and the newest it reads
-REPORT_MINOR = 1
+REPORT_MINOR = 2
 # Validation context key: set when reading a report of a newer minor version of our major.
 NEWER_MINOR = "newer_minor"
 
@@ -179,6 +182,17 @@ class RunKey(Saved):
         return f"{self.scenario}[{self.provider}/{self.model}{suffix}{trial}]"
 
 
+class TriggerExpectation(Saved):
+    """What a scenario says about calling a tool: at response `turn`, or (None) anywhere in the run.
+
+    `call` true: it must call a tool; false: it must not. The metrics of the vendor view
+    (`harness.results.vendor`) judge the replies against these, so a report carries them itself.
+    """
+
+    turn: int | None = None
+    call: bool
+
+
 class RunResult(Saved):
     """The verdict of one run with everything needed to explain and reproduce it."""
 
@@ -199,6 +213,8 @@ class RunResult(Saved):
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     cost_usd: float | None = None
+    # The scenario's trigger expectations (2.2); None: not recorded (an older report), [] : none.
+    triggers: list[TriggerExpectation] | None = None
 
     @model_validator(mode="after")
     def _counts_from_usage(self) -> RunResult:
@@ -235,10 +251,46 @@ class CellSummary(Saved):
     skipped: int
 
 
+Declared = Literal["tools", "tool_choice", "parallel_tool_calls"]
+DECLARED: tuple[Declared, ...] = ("tools", "tool_choice", "parallel_tool_calls")
+
+
+class DeclaredCapabilities(Saved):
+    """What a provider's models endpoint says one model supports: True, False, or None (it does not say).
+
+    `source` names the field the declaration came from (`supported_parameters`, `capabilities`, …);
+    no source means nothing was declared, and every capability stays unknown.
+    """
+
+    tools: bool | None = None
+    tool_choice: bool | None = None
+    parallel_tool_calls: bool | None = None
+    source: str | None = None
+
+    def of(self, capability: Declared) -> bool | None:
+        value: bool | None = getattr(self, capability)
+        return value
+
+
 class TargetInfo(Saved):
     provider: str
     base_url: str
     models: list[str]
+    # 2.2: model id -> canonical model, for the models the registry maps (unmapped: the id itself);
+    # whether this provider is the reference for its models; what its models endpoint declared.
+    canonical: dict[str, str] = Field(default_factory=dict)
+    reference: bool = False
+    declared: dict[str, DeclaredCapabilities] = Field(default_factory=dict)
+
+    def canonical_model(self, model: str) -> str:
+        return self.canonical.get(model, model)
+
+    def merge(self, other: TargetInfo) -> None:
+        """Unite another shard's entry of the same provider into this one (models in first-seen order)."""
+        self.models += [m for m in other.models if m not in self.models]
+        self.canonical.update(other.canonical)
+        self.declared.update(other.declared)
+        self.reference = self.reference or other.reference
 
 
 class Report(Saved):

@@ -21,6 +21,7 @@ import httpx2
 import openai
 import yaml
 
+from harness.conformance.triggers import trigger_expectations
 from harness.core.model import ErrorInfo, Finding, Provenance, RunKey, RunResult
 from harness.engine.config import RunConfig
 from harness.engine.conversation import converse
@@ -150,6 +151,7 @@ class Engine:
         self.events.emit(RunStarted(planned))
         event: Event
         result, skipped = self._run(planned)
+        result.triggers = trigger_expectations(planned.scenario.scenario.expect)  # the vendor view's input
         result = self.redact.model(result)  # traffic may quote the key; nothing shown or saved may
         if skipped is None:
             event = RunFinished(planned, result)

@@ -51,6 +51,11 @@ class ProviderSpec(BaseModel):
     # HTTP statuses worth another try (default: 408, 429, 500, 502, 503, 504). A deterministic server
     # repeats its answer, so for it only transport failures are retried: `retry_statuses: []`.
     retry_statuses: list[Annotated[int, Field(ge=400, le=599)]] | None = None
+    # The vendor view: model id -> the canonical model it serves (rows of one canonical model are compared
+    # side by side; an unmapped id is its own canonical model), and whether this provider is the
+    # reference (e.g. the model's official API) its canonical models are compared against.
+    canonical: dict[str, str] = Field(default_factory=dict)
+    reference: bool = False
 
     @field_validator("launcher")
     @classmethod
@@ -126,6 +131,8 @@ class Target:
     launcher: str | None = None
     price: Price | None = None
     retry_statuses: list[int] | None = None
+    canonical: str | None = None  # the canonical model, when the registry maps this model id
+    reference: bool = False
 
     @property
     def label(self) -> str:
@@ -193,6 +200,8 @@ def _target(name: str, spec: ProviderSpec, model: str) -> Target:
         launcher=spec.launcher,
         price=spec.prices.get(model),
         retry_statuses=spec.retry_statuses,
+        canonical=spec.canonical.get(model),
+        reference=spec.reference,
     )
 
 
@@ -202,5 +211,9 @@ def target_infos(targets: Iterable[Target]) -> list[TargetInfo]:
         infos.setdefault(
             t.provider, TargetInfo(provider=t.provider, base_url=t.base_url or "local", models=[])
         )
-        infos[t.provider].models.append(t.model)
+        info = infos[t.provider]
+        info.models.append(t.model)
+        if t.canonical is not None:
+            info.canonical[t.model] = t.canonical
+        info.reference = info.reference or t.reference
     return list(infos.values())

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.core.model import Report, RunResult, Turn
 from harness.reporting.table import live_latencies, support_table
+from harness.reporting.vendor_view import by_model_tables
 from harness.results.store import outcome_counts
 
 if TYPE_CHECKING:
@@ -214,6 +215,7 @@ def render_html(report: Report) -> str:
         rows=[(row, [row.cells[i] for i in shown_columns]) for row in table.rows],
         stats=stats,
         chart=latency_chart(stats),
+        vendors=by_model_tables(report),
         css=Markup(CSS),  # our own files, the only unescaped text on the page
         script=Markup(SCRIPT),
     )

@@ -47,6 +47,15 @@ def _state(good: int, judged: int, errors: int) -> CellState:
     return "pass" if good == judged else "fail" if good == 0 else "mixed"
 
 
+def thin(judged: int, errors: int) -> bool:
+    """Some runs were judged, but fewer than could not be: a score that must not pass for a success."""
+    return 0 < judged < errors
+
+
+def judged_note(judged: int, errors: int) -> str:
+    return f" ({judged} of {judged + errors} judged)" if thin(judged, errors) else ""
+
+
 @dataclass(frozen=True)
 class ScoreCell:
     """Runs of one family (or all streamed runs) of one model: how many passed of those judged.
@@ -66,14 +75,21 @@ class ScoreCell:
         return _state(self.passed, self.judged, self.errors)
 
     @property
+    def thin(self) -> bool:
+        """Most of the cell's runs could not be judged: its score rests on a minority of them."""
+        return thin(self.judged, self.errors)
+
+    @property
     def text(self) -> str:
-        """`✓ 24/24`, `✗ 0/24`, `~ 6/24`, with errors beside the score and flaky scenarios counted."""
+        """`✓ 24/24`, `✗ 0/24`, `~ 6/24`, with errors beside the score and flaky scenarios counted; a thin
+        cell says how many of its runs the score rests on: `✓ 6/6 +16err (6 of 22 judged)`."""
         if self.state in ("error", "empty"):
             return "err" if self.state == "error" else "–"
         return (
             f"{_MARK[self.state]} {self.passed}/{self.judged}"
             + (f" +{self.errors}err" if self.errors else "")
             + (f" ({self.flaky} flaky)" if self.flaky else "")
+            + judged_note(self.judged, self.errors)
         )
 
 
@@ -91,10 +107,14 @@ class WireCell:
         return _state(self.clean, self.judged, self.errors)
 
     @property
+    def thin(self) -> bool:
+        return thin(self.judged, self.errors)
+
+    @property
     def text(self) -> str:
         if self.state in ("error", "empty"):
             return "err" if self.state == "error" else "–"
-        return f"{_MARK[self.state]} {self.clean}/{self.judged}"
+        return f"{_MARK[self.state]} {self.clean}/{self.judged}" + judged_note(self.judged, self.errors)
 
 
 @dataclass(frozen=True)
@@ -105,6 +125,7 @@ class ValueCell:
     text: str
     state: CellState = "empty"
     runs: tuple[int, ...] = ()
+    thin: bool = False
 
 
 Cell = ScoreCell | WireCell | ValueCell

@@ -126,8 +126,7 @@ def merge_reports(shards: Iterable[Report]) -> tuple[Report, list[RunResult]]:
     for shard in shards:
         for t in shard.targets:
             blank = TargetInfo(provider=t.provider, base_url=t.base_url, models=[])
-            merged = targets.setdefault(t.provider, blank)
-            merged.models += [m for m in t.models if m not in merged.models]
+            targets.setdefault(t.provider, blank).merge(t)
         for run in shard.runs:
             if run.key in runs:
                 replaced.append(runs[run.key])

@@ -57,7 +57,7 @@ def test_no_node_says_what_to_install(bin_dir: Path) -> None:
     with pytest.raises(ClientUnavailable) as caught:
         installer.node_executable()
     assert str(caught.value) == ("the Node clients need Node.js 20 or newer, and `node` is not on PATH; "
-                                 "install Node.js, then run `python -m harness.clients.installer`")
+                                 "install Node.js, then run `toolcall-harness clients install`")
 
 
 def test_an_old_node_is_named(bin_dir: Path) -> None:
@@ -71,7 +71,7 @@ def test_missing_packages_give_the_install_command(monkeypatch: pytest.MonkeyPat
     with pytest.raises(ClientUnavailable) as caught:
         create_driver("node-ai-sdk").open()
     assert str(caught.value) == (f"the Node client packages are not installed (looked in {tmp_path}); run "
-                                 "`python -m harness.clients.installer` (npm ci from the committed lockfile)")
+                                 "`toolcall-harness clients install` (npm ci from the committed lockfile)")
 
 
 def test_install_runs_npm_ci_from_the_lockfile_and_swaps_the_folder_in(bin_dir: Path, tmp_path: Path) -> None:

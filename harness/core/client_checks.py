@@ -12,10 +12,13 @@ so that reports can store it and re-render it without running a client again.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from harness.core import model
 from harness.core.model import Finding, Mode, Saved
 
 # Where the client failed: while making the call (it raised), or while its result was read the way a
@@ -82,3 +85,67 @@ class ClientCheck(Saved):
     verdict: Verdict
     findings: list[Finding] = Field(default_factory=list)
     result: ClientResult
+
+
+# ------------------------------------------------------------------------------------------- tallies
+# Per-client compatibility over many exchanges, for a report column: `node-ai-sdk ~ 20/22`. Here rather
+# than in `clients`, so the table, the HTML page and `diff` count alike without importing any client.
+
+COMPATIBLE = frozenset({"same", "raised", "repairs"})
+
+
+class ClientTally(BaseModel):
+    """One client's verdict counts, and the symbol the table shows: ✓ all, ~ some, ✗ none compatible."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    client: str
+    version: str
+    counts: dict[str, int]
+
+    @property
+    def judged(self) -> int:
+        return sum(n for verdict, n in self.counts.items() if verdict != "error")
+
+    @property
+    def compatible(self) -> int:
+        return sum(self.counts.get(verdict, 0) for verdict in COMPATIBLE)
+
+    def label(self) -> str:
+        """`node-openai ✓ 40/40`, `node-ai-sdk ~ 37/40`, with `(2 errors)` when some could not be driven."""
+        judged, ok = self.judged, self.compatible
+        mark = "✓" if judged and ok == judged else "✗" if judged and ok == 0 else "~" if judged else "-"
+        errors = self.counts.get("error", 0)
+        extra = f" ({errors} error{'s' if errors != 1 else ''})" if errors else ""
+        return f"{self.client} {mark} {ok}/{judged}{extra}"
+
+
+def tally(checks: Iterable[ClientCheck]) -> list[ClientTally]:
+    """Counts per client, in the order clients first appear; verdict keys in `VERDICTS` order."""
+    counters: dict[str, Counter[str]] = {}
+    versions: dict[str, str] = {}
+    for check in checks:
+        counters.setdefault(check.client, Counter())[check.verdict] += 1
+        versions.setdefault(check.client, check.version)
+    return [ClientTally(client=client, version=versions[client],
+                        counts={v: counter[v] for v in VERDICTS if counter[v]})
+            for client, counter in counters.items()]
+
+
+def checks_of(runs: Iterable[model.RunResult]) -> list[ClientCheck]:
+    """Every client check of these runs, turn by turn: what the table, the page and `diff` count."""
+    return [check for run in runs for turn in run.turns for check in turn.client_checks]
+
+
+def client_versions(runs: Iterable[model.RunResult]) -> dict[str, str]:
+    """Client id -> `library version`, as first seen: the report header traces verdicts to releases."""
+    found: dict[str, str] = {}
+    for check in checks_of(runs):
+        found.setdefault(check.client, f"{check.result.library} {check.version}")
+    return found
+
+
+# `Turn` holds `ClientCheck`s: complete it, and the models that hold turns, now that it exists.
+model.ClientCheck = ClientCheck  # type: ignore[misc]
+for _saved in (model.Turn, model.RunResult, model.Report):
+    _saved.model_rebuild()

@@ -308,9 +308,6 @@ def declared_version(data: dict[str, Any]) -> tuple[int, int]:
     )
 
 
-# `ClientCheck` holds `Finding`s, so it is defined after them and the models that hold it are completed here.
-from harness.core.client_checks import ClientCheck  # noqa: E402
-
-Turn.model_rebuild()
-RunResult.model_rebuild()
-Report.model_rebuild()
+# `ClientCheck` holds `Finding`s, so it is defined after them: importing its module completes `Turn`,
+# `RunResult` and `Report` (see the end of `client_checks.py`), whichever of the two is imported first.
+import harness.core.client_checks  # noqa: E402,F401

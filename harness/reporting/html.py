@@ -22,6 +22,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from harness.core.model import Report, RunResult, Turn
+from harness.reporting.clients import versions_line
 from harness.reporting.table import live_latencies, support_table
 from harness.results.store import outcome_counts
 
@@ -214,6 +215,7 @@ def render_html(report: Report) -> str:
         rows=[(row, [row.cells[i] for i in shown_columns]) for row in table.rows],
         stats=stats,
         chart=latency_chart(stats),
+        clients=versions_line(report),
         css=Markup(CSS),  # our own files, the only unescaped text on the page
         script=Markup(SCRIPT),
     )

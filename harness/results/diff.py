@@ -14,6 +14,7 @@ from typing import Literal
 
 from harness.core.model import Report
 from harness.results.cells import Cell, CellKey, State, cells
+from harness.results.client_diff import ClientChange, client_changes
 
 ChangeKind = Literal["regression", "fix", "flaky", "changed", "new", "removed"]
 SECTIONS: tuple[tuple[ChangeKind, str], ...] = (
@@ -54,6 +55,7 @@ class Diff:
     changes: list[Change] = field(default_factory=list)
     flaky_now: int = 0  # flaky cells in the new report, changed or not
     unchanged: int = 0
+    clients: list[ClientChange] = field(default_factory=list)  # `run --clients`: changed client tallies
 
     def of(self, kind: ChangeKind) -> list[Change]:
         return [c for c in self.changes if c.kind == kind]
@@ -106,6 +108,7 @@ def diff_reports(old: Report, new: Report) -> Diff:
             result.changes.append(Change(kind, key, before[key], cell))
     result.changes += [Change("removed", k, c, None) for k, c in before.items() if k not in after]
     result.changes.sort(key=lambda c: c.key)
+    result.clients = client_changes(old, new)
     return result
 
 
@@ -129,6 +132,8 @@ def render_text(result: Diff, max_flaky: int | None = None) -> str:
         for c in changes:
             reason = f"  — {c.reason}" if c.reason and kind in ("regression", "flaky", "changed") else ""
             lines.append(f"  {c.label}: {c.transition}{reason}")
+    if result.clients:
+        lines += [f"Clients ({len(result.clients)}):", *(f"  {c.text}" for c in result.clients)]
     lines.append(_verdict(result, max_flaky))
     return "\n".join(lines)
 
@@ -160,4 +165,7 @@ def render_markdown(result: Diff, max_flaky: int | None = None) -> str:
         ]
         lines += [f"| {_md(c.label)} | {_md(c.transition)} | {_md(c.reason[:200])} |" for c in changes]
         lines.append("")
+    if result.clients:
+        lines += [f"#### Clients ({len(result.clients)})", ""]
+        lines += [*(f"- {_md(c.text)}" for c in result.clients), ""]
     return "\n".join(lines)

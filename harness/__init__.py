@@ -10,6 +10,7 @@ The public extension API, for plugins (see docs/plugins.md)::
     @harness.reporter("csv", suffix=".csv")
     @harness.launcher("vllm")                        # on a harness.Launcher subclass
     @harness.scenario_source("bfcl")
+    @harness.client                                  # on a harness.ClientDriver subclass (--clients)
 
 Each name is imported on first use: importing `harness` (as pytest does for the plugin) stays free.
 """
@@ -36,15 +37,18 @@ _PUBLIC = {
     "LauncherError": "harness.providers.launchers.base",
     "ProcessLauncher": "harness.providers.launchers.process",
     "scenario_source": "harness.scenario.sources",
+    "client": "harness.clients.driver",
+    "ClientDriver": "harness.clients.driver",
     "ResolvedScenario": "harness.scenario.spec",
 }
 __all__ = [
-    "ConversationContext", "Exchange", "Finding", "Launcher", "LauncherError", "MatchContext",
-    "ProcessLauncher", "Report", "ResolvedScenario", "__version__", "check", "launcher", "matcher",
+    "ClientDriver", "ConversationContext", "Exchange", "Finding", "Launcher", "LauncherError", "MatchContext",
+    "ProcessLauncher", "Report", "ResolvedScenario", "__version__", "check", "client", "launcher", "matcher",
     "reporter", "scenario_source",
 ]  # fmt: skip
 
 if TYPE_CHECKING:
+    from harness.clients.driver import ClientDriver, client
     from harness.conformance.check_registry import check
     from harness.conformance.exchange import Exchange
     from harness.conformance.expectations import ConversationContext

@@ -1,7 +1,7 @@
 """Each real client against the replay server, on hand-written exchanges whose every byte we chose.
 
 The Node clients skip, with the install command, when their packages are not installed
-(`python -m harness.clients.installer`); CI installs them first, so there they run.
+(`toolcall-harness clients install`); CI installs them first, so there they run.
 """
 
 from __future__ import annotations

@@ -57,7 +57,7 @@ def test_no_node_says_what_to_install(bin_dir: Path) -> None:
     with pytest.raises(ClientUnavailable) as caught:
         installer.node_executable()
     assert str(caught.value) == ("the Node clients need Node.js 20 or newer, and `node` is not on PATH; "
-                                 "install Node.js, then run `python -m harness.clients.installer`")
+                                 "install Node.js, then run `toolcall-harness clients install`")
 
 
 def test_an_old_node_is_named(bin_dir: Path) -> None:
@@ -71,7 +71,7 @@ def test_missing_packages_give_the_install_command(monkeypatch: pytest.MonkeyPat
     with pytest.raises(ClientUnavailable) as caught:
         create_driver("node-ai-sdk").open()
     assert str(caught.value) == (f"the Node client packages are not installed (looked in {tmp_path}); run "
-                                 "`python -m harness.clients.installer` (npm ci from the committed lockfile)")
+                                 "`toolcall-harness clients install` (npm ci from the committed lockfile)")
 
 
 def test_install_runs_npm_ci_from_the_lockfile_and_swaps_the_folder_in(bin_dir: Path, tmp_path: Path) -> None:
@@ -131,8 +131,8 @@ def test_the_builtin_drivers_are_known_by_id() -> None:
 def test_a_misspelt_client_is_a_usage_error_with_a_suggestion() -> None:
     with pytest.raises(HarnessError) as caught:
         parse_client_ids("python-openai,node-opnai")
-    assert str(caught.value) == ("--clients: unknown client 'node-opnai' — did you mean 'node-openai'?; "
-                                 "known: node-ai-sdk, node-openai, python-openai")
+    assert str(caught.value) == ("--clients: unknown client 'node-opnai' — did you mean 'node-openai'? "
+                                 "(known: node-ai-sdk, node-openai, python-openai)")
     assert parse_client_ids(" node-openai, python-openai,node-openai ") == ["node-openai", "python-openai"]
     with pytest.raises(HarnessError, match="give at least one client id"):
         parse_client_ids(" , ")
@@ -163,3 +163,28 @@ def test_the_node_driver_says_why_it_cannot_start_in_one_protocol_line(tmp_path:
     empty = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert empty.returncode == 3
     assert json.loads(empty.stdout)["fatal"].startswith(f"cannot load the openai packages from {tmp_path}: ")
+
+
+def test_a_plugin_registers_a_client_the_way_the_builtins_do() -> None:
+    import harness
+    from harness.clients.driver import CLIENTS
+
+    class Echo(harness.ClientDriver):
+        id = "acme-echo"
+        library = "acme"
+
+        @property
+        def version(self) -> str:
+            return "1.0"
+
+        def run(self, exchange, base_url, *, requests=None):  # type: ignore[no-untyped-def]
+            raise NotImplementedError
+
+    harness.client(Echo)
+    try:
+        assert parse_client_ids("acme-echo,python-openai") == ["acme-echo", "python-openai"]
+        assert CLIENTS.entry("acme-echo").module == __name__
+        with pytest.raises(HarnessError, match="client 'acme-echo' is already registered"):
+            harness.client(Echo)
+    finally:
+        CLIENTS.remove("acme-echo")

@@ -292,9 +292,12 @@ def test_the_listing_as_json_names_every_extension_point_and_package() -> None:
     assert listing["version"] == 1
     points = {p["name"]: p for p in listing["extension_points"]}
     assert list(points) == ["checks", "matchers", "reporters", "launchers", "scenario_sources", "clients"]
-    assert points["clients"] == {"name": "clients", "group": "toolcall_harness.clients", "reserved": True,
-                                 "description": "client-library drivers (reserved, not loaded yet)",
-                                 "entries": []}
+    assert {k: v for k, v in points["clients"].items() if k != "entries"} == {
+        "name": "clients", "group": "toolcall_harness.clients", "reserved": False,
+        "description": "client-library drivers for --clients"}
+    assert sorted((e["id"], e["module"]) for e in points["clients"]["entries"]) == [  # in import order
+        ("node-ai-sdk", "harness.clients.node_drivers"), ("node-openai", "harness.clients.node_drivers"),
+        ("python-openai", "harness.clients.python_openai")]
     first = points["checks"]["entries"][0]
     assert first == {"id": "tool_call.type", "package": "toolcall-harness",
                      "module": "harness.conformance.checks", "kind": "wire",
@@ -312,8 +315,12 @@ def test_the_listing_as_text(capsys: pytest.CaptureFixture[str]) -> None:
     assert lines[1] == ("  tool_call.type              wire          toolcall-harness  — Every tool call has "
                         '`type: "function"`.')
     assert "launchers (toolcall_harness.launchers): local servers started for a provider" in lines
-    assert lines[-2:] == [
-        "clients (toolcall_harness.clients): client-library drivers (reserved, not loaded yet)", "  (none)"]
+    assert lines[-4] == "clients (toolcall_harness.clients): client-library drivers for --clients"
+    assert sorted(lines[-3:]) == [  # registered in the order their modules were first imported
+        "  node-ai-sdk    toolcall-harness  — the Vercel AI SDK (ai + @ai-sdk/openai-compatible): "
+        "generateText and streamText",
+        "  node-openai    toolcall-harness  — the openai npm package: chat.completions.create and .stream",
+        "  python-openai  toolcall-harness  — the openai Python SDK: chat.completions.parse and .stream"]
     with pytest.raises(ConfigError, match="--format: unknown format 'yaml' for plugins"):
         render_plugins("yaml")
 

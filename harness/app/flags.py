@@ -140,6 +140,10 @@ RUN_FLAGS: tuple[Flag, ...] = (
          "start no run after this many seconds; the rest are skipped, and --resume runs them later",
          type=float, metavar="SECONDS",
          pytest_help="start no run after this many seconds from the first; the rest are skipped"),
+    Flag("clients", ("--clients",), ("--clients",),
+         "also replay every answer to these client libraries, comma-separated (python-openai, node-openai, "
+         "node-ai-sdk); a client that rejects or misreads a response fails the run (docs/clients.md)",
+         plan=True, metavar="IDS"),
     Flag("format", ("--format",), (),
          f"table format: {DEFAULT_TABLE_FORMAT} (default), github, markdown, html, grid",
          metavar="FORMAT"),

@@ -10,12 +10,14 @@ from __future__ import annotations
 import gzip
 import json
 import sys
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from harness.clients.driver import parse_client_ids
 from harness.conformance.wire import Assessment, assess
 from harness.core.errors import HarnessError
 
@@ -35,6 +37,8 @@ class Recorded:
     status: int | None
     text: str
     stream: bool
+    # The recorded response headers (lower-cased names), kept by cassettes only; the clients get them back.
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 # ------------------------------------------------------------------------------------------- loading
@@ -133,7 +137,7 @@ def _interaction(path: Path, number: int, item: Any) -> Recorded:
     # The request decides the mode, as it does for `run` and for any client: an SSE answer to a request
     # that did not ask to stream is a body the client cannot parse, not a stream to judge.
     stream = bool(body.get("stream"))
-    return Recorded(f"{path}#{number}", body, code, text, stream)
+    return Recorded(f"{path}#{number}", body, code, text, stream, headers)
 
 
 def _headers(raw: Any) -> dict[str, str]:
@@ -194,14 +198,36 @@ def verdict(recorded: Recorded, assessment: Assessment) -> dict[str, Any]:
     }
 
 
-def judge_paths(paths: list[str]) -> list[dict[str, Any]]:
-    """Judge every exchange in the given files; raises `JudgeInputError` before judging any bad input."""
+def judge_paths(paths: list[str], clients: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Judge every exchange in the given files; raises `JudgeInputError` before judging any bad input.
+
+    With `clients`, each verdict also holds what those client libraries made of the same bytes
+    (`"clients"`: one entry per client, see `judge_clients.check_data`).
+    """
+    verdicts, _ = judge_with_clients(paths, clients)
+    return verdicts
+
+
+def judge_with_clients(paths: list[str], clients: Sequence[str] = ()
+                       ) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The verdicts and the versions of the clients that judged them (empty without clients)."""
     recorded = [item for path in expand(paths) for item in load(path)]
-    return [verdict(r, assess(r.request, r.status, r.text, stream=r.stream)) for r in recorded]
+    assessed = [(r, assess(r.request, r.status, r.text, stream=r.stream)) for r in recorded]
+    verdicts = [verdict(r, a) for r, a in assessed]
+    if not clients:
+        return verdicts, {}
+    from harness.app.judge_clients import check_clients, check_data
+
+    versions, checks = check_clients(clients, assessed)
+    for data, per_client in zip(verdicts, checks, strict=True):
+        data["clients"] = [check_data(c) for c in per_client]
+    return verdicts, versions
 
 
-def render_text(verdicts: list[dict[str, Any]]) -> str:
-    blocks: list[str] = []
+def render_text(verdicts: list[dict[str, Any]], versions: dict[str, str] | None = None) -> str:
+    from harness.app import judge_clients
+
+    blocks: list[str] = judge_clients.header_lines(versions or {})
     for v in verdicts:
         lines = [f"{v['file']}", f"  {v['outcome'].upper()}  HTTP {v['status']}  finish_reason="
                  f"{v['finish_reason']}  calls={len(v['tool_calls'])}"]
@@ -215,14 +241,18 @@ def render_text(verdicts: list[dict[str, Any]]) -> str:
                          f"json={'ok' if call['arguments_valid_json'] else 'BAD'}  schema={schema}")
         for f in v["findings"]:
             lines.append(f"  {f['severity']:<9} {f['check']}: {f['message']}")
+        lines += judge_clients.block_lines(v)
         blocks.append("\n".join(lines))
     counts = {o: sum(v["outcome"] == o for v in verdicts) for o in ("conforming", "nonconforming", "error")}
     summary = ", ".join(f"{n} {o}" for o, n in counts.items())
-    return "\n\n".join(blocks) + f"\n\n{len(verdicts)} exchange(s): {summary}"
+    tail = [f"{len(verdicts)} exchange(s): {summary}", *judge_clients.summary_lines(verdicts)]
+    return "\n\n".join(blocks) + "\n\n" + "\n".join(tail)
 
 
-def run_judge(paths: list[str], fmt: str) -> int:
-    """The CLI's `judge` command: 0 all conforming, 1 any nonconforming or error, 2 bad input."""
+def run_judge(paths: list[str], fmt: str, clients: str | None = None) -> int:
+    """The CLI's `judge` command: 0 all conforming (and every client compatible), 1 any nonconforming,
+    error or incompatible client (`rejects`, `mismatch`, or a client the harness could not drive), 2 bad
+    input or a client that cannot run here."""
     if fmt not in ("json", "text"):
         print(f"judge: unknown format {fmt!r}; expected 'json' or 'text'", file=sys.stderr)
         return 2
@@ -230,12 +260,15 @@ def run_judge(paths: list[str], fmt: str) -> int:
         print("judge: give at least one exchange file (.json) or cassette (.yaml)", file=sys.stderr)
         return 2
     try:
-        verdicts = judge_paths(paths)
-    except JudgeInputError as exc:
+        client_ids = parse_client_ids(clients) if clients is not None else []
+        verdicts, versions = judge_with_clients(paths, client_ids)
+    except HarnessError as exc:  # bad input, an unknown client id, or a client that cannot run here
         print(f"judge: {exc}", file=sys.stderr)
         return 2
     if fmt == "json":
         print(json.dumps(verdicts, indent=2, ensure_ascii=False))
     else:
-        print(render_text(verdicts))
-    return 0 if all(v["outcome"] == "conforming" for v in verdicts) else 1
+        print(render_text(verdicts, versions))
+    from harness.app.judge_clients import compatible
+
+    return 0 if all(v["outcome"] == "conforming" for v in verdicts) and compatible(verdicts) else 1

@@ -61,7 +61,18 @@ class RunOptions(BaseModel):
     retry_base_delay: float = RetryPolicy.base_delay
     retry_max_delay: float = RetryPolicy.max_delay
     deadline: float | None = None
+    clients: list[str] = []  # client library ids (`--clients`); empty: no client checks, no Node needed
     format: str = DEFAULT_TABLE_FORMAT
+
+    @field_validator("clients", mode="before")
+    @classmethod
+    def _client_ids(cls, value: Any) -> Any:
+        """`--clients a,b` is one string; ids are checked now (a typo fails before anything runs)."""
+        if isinstance(value, str | list) and value:
+            from harness.app.run_clients import client_ids
+
+            return client_ids(value)
+        return value
 
     @field_validator("trials", "concurrency", "retries")
     @classmethod

@@ -3,7 +3,7 @@
 Extensions come from two places, as in inspect_ai and schemathesis:
 
 - installed packages, through entry-point groups (`toolcall_harness.checks`, `.matchers`, `.reporters`,
-  `.launchers`, `.scenario_sources`; `.clients` is reserved for client drivers). An entry point names a
+  `.launchers`, `.scenario_sources`, `.clients`). An entry point names a
   module whose import registers its extensions with the public decorators (`harness.check`, ...), or
   a function to call that does;
 - local modules named by `--plugins MODULE` (repeatable, comma-separated) or the environment variable
@@ -76,6 +76,13 @@ def _launchers() -> list[Entry[Any]]:
     return LAUNCHERS.entries()
 
 
+def _clients() -> list[Entry[Any]]:
+    from harness.clients.driver import CLIENTS, load_builtin_clients
+
+    load_builtin_clients()
+    return CLIENTS.entries()
+
+
 def _sources() -> list[Entry[Any]]:
     from harness.scenario.sources import SCENARIO_SOURCES
 
@@ -91,8 +98,7 @@ EXTENSION_POINTS: tuple[ExtensionPoint, ...] = (
                    _launchers),
     ExtensionPoint("scenario_sources", "toolcall_harness.scenario_sources",
                    "where --scenarios values come from (ID:ARGUMENT)", _sources),
-    ExtensionPoint("clients", "toolcall_harness.clients", "client-library drivers (reserved, not loaded yet)",
-                   None),
+    ExtensionPoint("clients", "toolcall_harness.clients", "client-library drivers for --clients", _clients),
 )
 # Registries that are cheap to fill, imported before plugins load so a clash with a built-in id is
 # reported at start-up. The checks' built-ins import the openai SDK, so their clash surfaces when the

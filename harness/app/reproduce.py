@@ -53,6 +53,8 @@ def reproduce_command(
         parts += [flag("cassette_dir"), options.cassette_dir]
     if key.trial > 1:
         parts += ["--trials", str(key.trial)]
+    if options.clients:
+        parts += [flag("clients"), ",".join(options.clients)]
     mode = record_mode or options.record_mode
     if mode:
         parts += ["--record-mode", mode]

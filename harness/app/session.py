@@ -14,6 +14,7 @@ from harness.app.flags import FrontEnd
 from harness.app.options import Locations, RunOptions
 from harness.app.record_policy import RecordDecision, decide_record_mode
 from harness.app.reproduce import reproduce_command
+from harness.app.run_clients import RunClients
 from harness.app.selection import scenarios_of, targets_of
 from harness.core.model import RunKey
 from harness.engine.config import RunConfig
@@ -57,6 +58,7 @@ class RunSession:
         session = cls(options, front_end, targets, scenarios, locations, decision, config,
                       plan(scenarios, targets, config))
         config.command_for = session.reproduce
+        config.after_turn = RunClients.for_run(options.clients)  # last: it starts the clients once
         return session
 
     def reproduce(self, key: RunKey, record_mode: str | None = None) -> str:

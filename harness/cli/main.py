@@ -76,6 +76,14 @@ def _parser() -> argparse.ArgumentParser:
     judge = sub.add_parser("judge", help="judge recorded exchanges or cassettes without calling anything")
     judge.add_argument("files", nargs="+")
     judge.add_argument("--format", choices=["json", "text"], default="text")
+    judge.add_argument("--clients", metavar="IDS",
+                       help="also replay each exchange to these client libraries, comma-separated: "
+                       "python-openai, node-openai, node-ai-sdk (see docs/clients.md)")
+
+    clients = sub.add_parser("clients", help="the client libraries of --clients")
+    clients_sub = clients.add_subparsers(dest="clients_command", required=True)
+    install = clients_sub.add_parser("install", help="install the Node clients (npm ci from the lockfile)")
+    install.add_argument("--force", action="store_true", help="reinstall even when installed")
     return parser
 
 
@@ -116,7 +124,11 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "judge":
         from harness.app.judge import run_judge
 
-        return run_judge(args.files, args.format)
+        return run_judge(args.files, args.format, args.clients)
+    if args.command == "clients":
+        from harness.clients.installer import main as install_clients
+
+        return install_clients(["--force"] if args.force else [])
     from harness.cli import offline
 
     return offline.COMMANDS[args.command](args)

@@ -18,7 +18,8 @@ from typing import ClassVar
 
 from harness.clients.exchange import ReplayExchange
 from harness.clients.result import ClientResult
-from harness.core.errors import HarnessError, did_you_mean
+from harness.core.errors import HarnessError
+from harness.core.registry import Registry
 
 # Seconds one client may take on one exchange before the driver gives up on it (a driver error).
 DEFAULT_TIMEOUT_S = 30.0
@@ -33,6 +34,7 @@ class ClientDriver(abc.ABC):
 
     id: ClassVar[str]
     library: ClassVar[str]
+    description: ClassVar[str] = ""  # one line for `toolcall-harness plugins`
 
     def __init__(self, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         self.timeout_s = timeout_s
@@ -76,21 +78,39 @@ class ClientDriver(abc.ABC):
 
 
 DriverFactory = Callable[[], ClientDriver]
-_BUILTINS: dict[str, DriverFactory] = {}
+GROUP = "toolcall_harness.clients"
+# Every client driver by id, built-in or from a plugin: a class (or factory) that takes no arguments.
+CLIENTS: Registry[DriverFactory] = Registry("client", GROUP)
 
 
-def builtin(cls: type[ClientDriver]) -> type[ClientDriver]:
-    """Register a built-in driver class by its id; the generic registry will take these over."""
-    if cls.id in _BUILTINS:
-        raise ValueError(f"client driver {cls.id!r} is already registered")
-    _BUILTINS[cls.id] = cls
+def client(cls: type[ClientDriver]) -> type[ClientDriver]:
+    """Register a driver class under its `id`; the decorator built-ins and plugins use alike.
+
+    ::
+
+        @harness.clients.client
+        class MyClient(ClientDriver):
+            id = "my-client"
+            ...
+    """
+    CLIENTS.add(cls.id, cls, module=cls.__module__)
     return cls
 
 
+builtin = client  # the name the built-in driver modules use
+
+
+def load_builtin_clients() -> None:
+    """Import the built-in driver modules, which register themselves; cheap, idempotent."""
+    # Imported here, not at the top: the driver modules import this one to register themselves.
+    import harness.clients.python_openai  # noqa: F401
+    import harness.clients.node_drivers  # noqa: F401  # isort: skip (python-openai is listed first)
+
+
 def builtin_drivers() -> dict[str, DriverFactory]:
-    """The built-in drivers by id, for the `toolcall_harness.clients` registry to load."""
-    _load_builtins()
-    return dict(_BUILTINS)
+    """Every registered driver by id (the built-ins and any loaded plugins)."""
+    load_builtin_clients()
+    return {entry.id: entry.value for entry in CLIENTS.entries()}
 
 
 def create_driver(client_id: str, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> ClientDriver:
@@ -104,7 +124,7 @@ def parse_client_ids(value: str) -> list[str]:
     """`python-openai,node-openai` -> ids, checked now so a typo fails before anything runs."""
     ids = [part.strip() for part in value.split(",") if part.strip()]
     if not ids:
-        known = ", ".join(sorted(builtin_drivers()))
+        known = ", ".join(builtin_drivers())
         raise HarnessError(f"--clients: give at least one client id; known: {known}")
     for client_id in ids:
         _known(client_id)
@@ -112,14 +132,5 @@ def parse_client_ids(value: str) -> list[str]:
 
 
 def _known(client_id: str) -> DriverFactory:
-    drivers = builtin_drivers()
-    if client_id not in drivers:
-        raise HarnessError(f"--clients: unknown client {client_id!r}{did_you_mean(client_id, drivers)}; "
-                           f"known: {', '.join(sorted(drivers))}")
-    return drivers[client_id]
-
-
-def _load_builtins() -> None:
-    # Imported here, not at the top: the driver modules import this one to register themselves.
-    import harness.clients.node_drivers  # noqa: F401
-    import harness.clients.python_openai  # noqa: F401
+    load_builtin_clients()
+    return CLIENTS.get(client_id, where="--clients")

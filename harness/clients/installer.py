@@ -8,7 +8,7 @@ walked by ruff, mypy, pytest and setuptools. Keying the folder by the lockfile's
 upgrade that changes a pinned version installs afresh and never runs with stale packages, while two
 checkouts with the same lockfile share one install.
 
-    python -m harness.clients.installer      # the future `toolcall-harness clients install`
+    toolcall-harness clients install         # or: python -m harness.clients.installer
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from harness.clients.driver import ClientUnavailable
 PACKAGE_DIR = Path(__file__).resolve().parent / "node"
 LOCKFILE = PACKAGE_DIR / "package-lock.json"
 ENV_ROOT = "TOOLCALL_HARNESS_NODE_CLIENTS"
-INSTALL_COMMAND = "python -m harness.clients.installer"
+# The documented command; `python -m harness.clients.installer` does the same (CI, or without the script).
+INSTALL_COMMAND = "toolcall-harness clients install"
 MARKER = ".toolcall-harness-installed"
 MIN_NODE_MAJOR = 20
 

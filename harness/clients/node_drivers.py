@@ -205,6 +205,7 @@ def _fill(result: ClientResult, data: dict[str, Any]) -> None:
 class NodeOpenAIDriver(NodeDriver):
     id = "node-openai"
     library = "openai (npm)"
+    description = "the openai npm package: chat.completions.create and .stream"
     script_client = "openai"
 
 
@@ -212,4 +213,5 @@ class NodeOpenAIDriver(NodeDriver):
 class NodeAISDKDriver(NodeDriver):
     id = "node-ai-sdk"
     library = "ai + @ai-sdk/openai-compatible (npm)"
+    description = "the Vercel AI SDK (ai + @ai-sdk/openai-compatible): generateText and streamText"
     script_client = "ai-sdk"

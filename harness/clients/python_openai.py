@@ -29,6 +29,7 @@ MAX_MESSAGE = 500
 class PythonOpenAIDriver(ClientDriver):
     id = "python-openai"
     library = "openai (Python)"
+    description = "the openai Python SDK: chat.completions.parse and .stream"
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

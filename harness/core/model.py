@@ -25,9 +25,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationInfo,
+    model_serializer,
+    model_validator,
+)
+
+if TYPE_CHECKING:
+    from harness.core.client_checks import ClientCheck
 
 REPORT_VERSION = 2  # the major version this harness writes and the newest it reads
 REPORT_MINOR = 2
@@ -162,6 +173,17 @@ class Turn(Saved):
     ttfb_s: float | None = None
     ttft_s: float | None = None
     retries: list[str] = Field(default_factory=list)
+    # With `run --clients`: what each client library made of this turn's response (their findings are
+    # in `findings` too, with the wire's). Absent from reports of runs without clients.
+    client_checks: list[ClientCheck] = Field(default_factory=list)
+
+    @model_serializer(mode="wrap")
+    def _without_empty_client_checks(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A run without clients writes the same report as before `client_checks` existed."""
+        data: dict[str, Any] = handler(self)
+        if not self.client_checks:
+            data.pop("client_checks", None)
+        return data
 
 
 class RunKey(Saved):
@@ -336,3 +358,8 @@ def declared_version(data: dict[str, Any]) -> tuple[int, int]:
         version if type(version) is int else REPORT_VERSION,
         minor if type(minor) is int else 0,
     )
+
+
+# `ClientCheck` holds `Finding`s, so it is defined after them: importing its module completes `Turn`,
+# `RunResult` and `Report` (see the end of `client_checks.py`), whichever of the two is imported first.
+import harness.core.client_checks  # noqa: E402,F401

@@ -10,15 +10,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from harness.transport.retry import RetryPolicy
 
 if TYPE_CHECKING:
-    from harness.core.model import Mode, RunKey
+    from harness.conformance.wire import Assessment
+    from harness.core.model import Mode, RunKey, Turn
     from harness.transport.record_modes import RecordModeName
 
 MODES: tuple[Mode, ...] = ("nonstream", "stream")
+
+
+class TurnHook(Protocol):
+    """Told of every turn once the wire judged it; returns the turn to keep (e.g. with more findings).
+
+    `wire` is None when no response could be judged (a transport error). Called from the engine's
+    worker threads, possibly at once; closed when the engine closes. `run --clients` is one.
+    """
+
+    def __call__(self, key: RunKey, turn: Turn, wire: Assessment | None) -> Turn: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -35,3 +48,4 @@ class RunConfig:
     deadline: float | None = None  # seconds from the first run; later runs are skipped, never started
     # Builds the command that reproduces (or records) one run, in the front-end's own words.
     command_for: Callable[[RunKey, str | None], str] | None = None
+    after_turn: TurnHook | None = None  # the engine closes it when it closes

@@ -15,6 +15,7 @@ import openai
 from harness.conformance.expectations import Conversation, evaluate
 from harness.conformance.wire import assess
 from harness.core.model import ErrorInfo, Finding, Mode, Provenance, Reply, RunKey, RunResult, Turn
+from harness.engine.config import TurnHook
 from harness.providers.registry import Target
 from harness.scenario.simulator import ToolSimulator
 from harness.scenario.spec import ResolvedScenario
@@ -71,8 +72,10 @@ def converse(
     policy: RetryPolicy,
     redact: Redactor,
     on_retry: Callable[[int, str], None] | None = None,
+    after_turn: TurnHook | None = None,
 ) -> RunResult:
-    """Hold the conversation and judge it; `on_retry(turn, note)` hears each retry as it is decided."""
+    """Hold the conversation and judge it; `on_retry(turn, note)` hears each retry as it is decided,
+    `after_turn` sees each judged turn and may add findings to it (`run --clients`)."""
     sim = ToolSimulator(rs)
     messages = [dict(m) for m in rs.scenario.messages]
     turns: list[Turn] = []
@@ -97,8 +100,7 @@ def converse(
         error = sent.error or (judged.error if judged else None)
         turn_findings = [f.model_copy(update={"turn": number}) for f in (judged.findings if judged else [])]
         reply = judged.reply if judged else None
-        turns.append(
-            Turn(
+        turn = Turn(
                 number=number,
                 request=body,
                 status=sent.status,
@@ -111,8 +113,10 @@ def converse(
                 ttft_s=sent.ttft_s,
                 retries=sent.retries,
             )
-        )
-        findings += turn_findings
+        if after_turn is not None:
+            turn = after_turn(key, turn, judged)
+        turns.append(turn)
+        findings += turn.findings
         if error is not None:
             return _errored(rs, key, turns, findings, error)
         assert reply is not None

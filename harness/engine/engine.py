@@ -74,6 +74,8 @@ class Engine:
             pool.close()
         if self._local is not None:
             self._local.close()
+        if self.config.after_turn is not None:
+            self.config.after_turn.close()
 
     def __enter__(self) -> Engine:
         return self
@@ -213,7 +215,8 @@ class Engine:
 
         started = time.perf_counter()
         try:
-            result = converse(rs, target, key, client, transport, cfg.retry, self.redact, retried)
+            result = converse(rs, target, key, client, transport, cfg.retry, self.redact, retried,
+                              cfg.after_turn)
         finally:
             http.close()
             if transport is not None and cfg.record_mode != "none":

@@ -18,11 +18,13 @@ from typing import Literal
 from tabulate import tabulate
 
 from harness.core.model import Report, RunResult
+from harness.reporting.clients import ClientsCell, clients_cell, used_clients, versions_line
 from harness.results.cells import cells, pass_hat_k
 from harness.scenario.spec import FAMILIES
 
-# Findings that judge the expectations of a scenario rather than the wire format of a response.
-SCENARIO_CHECK_PREFIXES = ("expect.", "loop.", "provider.", "cassette.")
+# Findings that judge the expectations of a scenario (or a client library's reading, `run --clients`)
+# rather than the wire format of a response.
+SCENARIO_CHECK_PREFIXES = ("expect.", "loop.", "provider.", "cassette.", "client.")
 TABLE_FORMATS = {
     "plain": "simple",
     "markdown": "pipe",
@@ -33,7 +35,7 @@ TABLE_FORMATS = {
 }
 
 CellState = Literal["pass", "fail", "mixed", "error", "empty"]
-ColumnKind = Literal["score", "wire", "latency", "pass_hat_k", "cost"]
+ColumnKind = Literal["score", "wire", "latency", "pass_hat_k", "cost", "clients"]
 _MARK = {"pass": "✓", "fail": "✗", "mixed": "~"}
 
 
@@ -128,7 +130,7 @@ class ValueCell:
     thin: bool = False
 
 
-Cell = ScoreCell | WireCell | ValueCell
+Cell = ScoreCell | WireCell | ValueCell | ClientsCell
 
 
 @dataclass(frozen=True)
@@ -218,6 +220,8 @@ def support_table(report: Report) -> SupportTable:
         columns.append(Column("pass^k", f"pass^{trials}", "pass_hat_k"))
     if priced:
         columns.append(Column("cost", "cost", "cost"))
+    if used_clients(report):
+        columns.append(Column("clients", "clients", "clients"))
     groups: dict[tuple[str, str], list[tuple[int, RunResult]]] = {}
     for index, run in enumerate(report.runs):
         groups.setdefault((run.key.provider, run.key.model), []).append((index, run))
@@ -235,6 +239,8 @@ def support_table(report: Report) -> SupportTable:
             row.append(_pass_hat_k(runs, trials))
         if priced:
             row.append(_cost(runs))
+        if used_clients(report):
+            row.append(clients_cell(runs, (i for i, _ in indexed)))
         rows.append(Row(provider, model, tuple(row), tuple(i for i, _ in indexed)))
     return SupportTable(tuple(columns), tuple(rows))
 
@@ -248,4 +254,6 @@ def table_rows(report: Report) -> tuple[list[str], list[list[str]]]:
 
 def render_table(report: Report, fmt: str = "plain") -> str:
     headers, rows = table_rows(report)
-    return tabulate(rows, headers=headers, tablefmt=TABLE_FORMATS.get(fmt, fmt), disable_numparse=True)
+    text = tabulate(rows, headers=headers, tablefmt=TABLE_FORMATS.get(fmt, fmt), disable_numparse=True)
+    versions = versions_line(report)
+    return f"{text}\n{versions}" if versions else text

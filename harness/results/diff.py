@@ -14,6 +14,7 @@ from typing import Literal
 
 from harness.core.model import Report
 from harness.results.cells import Cell, CellKey, State, cells
+from harness.results.client_diff import ClientChange, client_changes
 from harness.results.vendor_diff import MetricChange, metric_changes
 
 ChangeKind = Literal["regression", "fix", "flaky", "changed", "new", "removed"]
@@ -56,6 +57,7 @@ class Diff:
     flaky_now: int = 0  # flaky cells in the new report, changed or not
     unchanged: int = 0
     metrics: list[MetricChange] = field(default_factory=list)  # the vendor view's moves; informational
+    clients: list[ClientChange] = field(default_factory=list)  # `run --clients`: changed client tallies
 
     def of(self, kind: ChangeKind) -> list[Change]:
         return [c for c in self.changes if c.kind == kind]
@@ -109,6 +111,7 @@ def diff_reports(old: Report, new: Report) -> Diff:
     result.changes += [Change("removed", k, c, None) for k, c in before.items() if k not in after]
     result.changes.sort(key=lambda c: c.key)
     result.metrics = metric_changes(old, new)
+    result.clients = client_changes(old, new)
     return result
 
 
@@ -135,6 +138,8 @@ def render_text(result: Diff, max_flaky: int | None = None) -> str:
     if result.metrics:
         lines.append(f"Vendor metrics ({len(result.metrics)}):")
         lines += [f"  {m.text}" for m in result.metrics]
+    if result.clients:
+        lines += [f"Clients ({len(result.clients)}):", *(f"  {c.text}" for c in result.clients)]
     lines.append(_verdict(result, max_flaky))
     return "\n".join(lines)
 
@@ -170,4 +175,7 @@ def render_markdown(result: Diff, max_flaky: int | None = None) -> str:
         lines += [f"#### Vendor metrics ({len(result.metrics)})", "", "| model | change |", "|---|---|"]
         lines += [f"| {_md(m.canonical)} | {_md(m.text)} |" for m in result.metrics]
         lines.append("")
+    if result.clients:
+        lines += [f"#### Clients ({len(result.clients)})", ""]
+        lines += [*(f"- {_md(c.text)}" for c in result.clients), ""]
     return "\n".join(lines)

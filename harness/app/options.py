@@ -61,16 +61,18 @@ class RunOptions(BaseModel):
     retry_base_delay: float = RetryPolicy.base_delay
     retry_max_delay: float = RetryPolicy.max_delay
     deadline: float | None = None
+    run_timeout: float | None = None
+    max_response_bytes: int = RunConfig.max_response_bytes
     format: str = DEFAULT_TABLE_FORMAT
 
-    @field_validator("trials", "concurrency", "retries")
+    @field_validator("trials", "concurrency", "retries", "max_response_bytes")
     @classmethod
     def _at_least_one(cls, value: int) -> int:
         if value < 1:
             raise ValueError(f"must be at least 1, got {value}")
         return value
 
-    @field_validator("timeout", "deadline")
+    @field_validator("timeout", "deadline", "run_timeout")
     @classmethod
     def _positive_seconds(cls, value: float | None) -> float | None:
         if value is not None and not math.isfinite(value):
@@ -129,6 +131,8 @@ class RunOptions(BaseModel):
             retry=self.retry_policy(),
             concurrency=concurrency if concurrency is not None else self.concurrency,
             deadline=self.deadline,
+            run_timeout=self.run_timeout,
+            max_response_bytes=self.max_response_bytes,
             command_for=command_for,
         )
 

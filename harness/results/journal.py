@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serial
 from pydantic.config import ExtraValues
 
 from harness.core.errors import ConfigError
+from harness.core.files import read_bytes
 from harness.core.model import RunKey, RunResult, TargetInfo
 from harness.engine.events import Event, RunFinished
 
@@ -204,7 +205,7 @@ def read(path: str | Path, options: type[OptionsT]) -> Journal[OptionsT]:
     resumed (unreadable, empty, not a journal, a newer major version, a corrupt line before the end)."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        data = read_bytes(path, "journals")
     except OSError as exc:
         raise JournalError(f"{path}: cannot read run journal: {exc.strerror}") from None
     lines: list[tuple[int, bytes, int]] = []  # (line number, content, end offset including newline)

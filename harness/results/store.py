@@ -17,6 +17,7 @@ from pydantic import ValidationError
 import harness
 from harness.conformance.mode_mismatch import flag_mode_mismatches
 from harness.core.errors import ConfigError
+from harness.core.files import read_text
 from harness.core.model import (
     NEWER_MINOR,
     REPORT_MINOR,
@@ -72,8 +73,12 @@ def read_report(path: str | Path) -> Report:
     the model validates them. Anything else that is not a report is a located usage error, never a
     traceback.
     """
+    if str(path).endswith(".jsonl"):
+        raise ConfigError(
+            f"{path} is a run journal, not a report: the run did not finish. Finish it (the report is "
+            f"written at the end) with: toolcall-harness run --resume {path}")
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_text(path, "reports")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read report: {exc.strerror}") from None
     except UnicodeDecodeError as exc:

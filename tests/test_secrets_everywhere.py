@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 from conftest import SCENARIOS
+from oracle import oracle
 
 from harness.cli.main import main
 from harness.conformance.stream import assemble
@@ -124,7 +125,7 @@ def half_done_journal(stub: StubServer, tmp_path: Path) -> Path:
     """A run cut by its deadline after the first of two runs: a journal with one run left to do."""
     stub.latency = 0.3
     main(["run", "--base-url", stub.base_url, "--model", "stubby", "--scenarios", str(SCENARIOS),
-          "-k", "boiling_point or choice_none", "--stream", "off", "--concurrency", "1", "--deadline", "0.1",
+          "-k", "boiling_point or choice_none", "--stream", "off", "--concurrency", "1", "--deadline", "0.45",
           "--report-dir", str(tmp_path / "reports")])
     stub.latency = 0.0
     [journal] = (tmp_path / "reports").glob("*.jsonl")
@@ -142,7 +143,7 @@ def test_resume_never_takes_the_endpoint_or_key_variable_from_the_journal(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
     monkeypatch.setenv("HOME_SECRET_KEY", KEY)
-    with StubServer() as honest, StubServer() as attacker:
+    with StubServer(oracle()) as honest, StubServer(oracle()) as attacker:
         journal = half_done_journal(honest, tmp_path)
         edit_header(journal, base_url=attacker.base_url, api_key_env="HOME_SECRET_KEY",
                     cassette_dir="/tmp/elsewhere")
@@ -159,7 +160,7 @@ def test_resume_never_takes_the_endpoint_or_key_variable_from_the_journal(
 
 
 def test_resume_with_the_endpoint_on_the_command_line_finishes_the_run(tmp_path: Path, capsys) -> None:
-    with StubServer() as stub:
+    with StubServer(oracle()) as stub:
         journal = half_done_journal(stub, tmp_path)
         assert main(["run", "--resume", str(journal), "--base-url", stub.base_url]) == 0
     assert "1 done, 1 to run" in capsys.readouterr().out
@@ -171,7 +172,7 @@ def test_resume_with_the_endpoint_on_the_command_line_finishes_the_run(tmp_path:
 @pytest.mark.parametrize("name", ["..", "../../x", "/abs/path", "p" * 300])
 def test_a_provider_name_never_leads_outside_its_folders(name: str, tmp_path: Path, capsys) -> None:
     cassettes, reports = tmp_path / "c" / "cassettes", tmp_path / "r" / "reports"
-    with StubServer() as stub:
+    with StubServer(oracle()) as stub:
         providers = tmp_path / "providers.yaml"
         providers.write_text(yaml.safe_dump({"providers": {name: {"base_url": stub.base_url,
                                                                   "models": ["../m"]}}}))

@@ -53,7 +53,8 @@ def test_ordinary_aliases_still_work(tmp_path: Path, capsys) -> None:
     scenario.write_text(
         "scenarios:\n  - id: one\n    description: d\n    family: skip_call\n    tools: &t [get_weather]\n"
         "    messages: [{role: user, content: hi}]\n"
-        "  - id: two\n    description: d\n    family: skip_call\n    tools: *t\n    messages: [{role: user, content: hi}]\n")
+        "  - id: two\n    description: d\n    family: skip_call\n    tools: *t\n"
+        "    messages: [{role: user, content: hi}]\n")
     assert main(["validate", str(tmp_path)]) == 0
 
 

@@ -27,7 +27,9 @@ from harness.core.model import (
     TargetInfo,
     declared_version,
 )
+from harness.core.paths import inside
 from harness.results.cells import summaries
+from harness.results.journal import run_label
 
 
 def git_revision() -> str | None:
@@ -56,9 +58,8 @@ def write_report(report: Report, report_dir: str | Path, name: str | None = None
     directory.mkdir(parents=True, exist_ok=True)
     if name is None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        providers = "+".join(sorted({t.provider for t in report.targets})) or "run"
-        name = f"{stamp}-{providers}"
-    path = directory / f"{name}.json"
+        name = f"{stamp}-{run_label([t.provider for t in report.targets])}"
+    path = inside(directory, f"{name}.json")
     # Whatever the report was read as, in memory it has this harness's shape, and is written as such.
     current = report.model_copy(update={"version": REPORT_VERSION, "minor": REPORT_MINOR})
     path.write_text(current.model_dump_json(indent=1), encoding="utf-8")

@@ -123,9 +123,9 @@ def test_report_and_diff_redact_keys_from_the_environment(monkeypatch: pytest.Mo
 
 def half_done_journal(stub: StubServer, tmp_path: Path) -> Path:
     """A run cut by its deadline after the first of two runs: a journal with one run left to do."""
-    stub.latency = 0.3
+    stub.latency = 0.5
     main(["run", "--base-url", stub.base_url, "--model", "stubby", "--scenarios", str(SCENARIOS),
-          "-k", "boiling_point or choice_none", "--stream", "off", "--concurrency", "1", "--deadline", "0.45",
+          "-k", "boiling_point or choice_none", "--stream", "off", "--concurrency", "1", "--deadline", "0.8",
           "--report-dir", str(tmp_path / "reports")])
     stub.latency = 0.0
     [journal] = (tmp_path / "reports").glob("*.jsonl")

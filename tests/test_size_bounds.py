@@ -13,23 +13,26 @@ from harness.core.limits import EVIDENCE_BYTES
 from harness.testing.stub import StubServer, scripted
 
 BOMB = """\
-a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x"]
-b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
-c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
-d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
-e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
-f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
-g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
 id: bomb
-family: single_call
+description: 576 bytes that expand to 9^8 strings when the request body is built
+family: skip_call
 tools: [get_weather]
-messages:
-  - role: user
-    content: [*g, *g, *g, *g, *g, *g, *g, *g, *g]
+messages: [{role: user, content: hi}]
+options:
+  extra_body:
+    a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x"]
+    b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+    c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+    d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+    e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+    f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
+    g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
+    h: [*g, *g, *g, *g, *g, *g, *g, *g, *g]
 """
 
 
 def test_an_alias_bomb_is_refused_with_its_place(tmp_path: Path, capsys) -> None:
+    (tmp_path / "tools.yaml").write_text((SCENARIOS / "tools.yaml").read_text())
     scenario = tmp_path / "bomb.yaml"
     scenario.write_text(BOMB)
     assert main(["validate", str(scenario)]) == 2

@@ -22,8 +22,7 @@ from typing import Any
 
 import httpcore2
 import httpx2
-from httpcore2 import NetworkStream
-from httpcore2._backends.sync import SyncBackend
+from httpcore2 import NetworkStream, SyncBackend
 
 from harness.core.model import ErrorKind
 

@@ -43,6 +43,13 @@ def test_an_alias_bomb_is_refused_with_its_place(tmp_path: Path, capsys) -> None
         assert stub.requests == []
 
 
+def test_judge_refuses_an_alias_bomb_in_a_cassette(tmp_path: Path, capsys) -> None:
+    cassette = tmp_path / "bomb.yaml"
+    cassette.write_text(BOMB.replace("options:\n  extra_body:\n", "interactions:\n  - x:\n"))
+    assert main(["judge", str(cassette)]) == 2
+    assert "YAML aliases expand to more than" in capsys.readouterr().err
+
+
 def test_a_recursive_alias_is_refused(tmp_path: Path, capsys) -> None:
     scenario = tmp_path / "loop.yaml"
     scenario.write_text("id: loop\nfamily: single_call\nmessages: &m\n  - *m\n")

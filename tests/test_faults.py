@@ -74,7 +74,8 @@ def test_transient_read_timeout_passes_after_a_retry(tmp_path: Path, capsys) -> 
         assert run_cli(stub, tmp_path, "-k", "boiling_point", "--stream", "off", "--timeout", "0.3") == 0
     run = only_run(tmp_path, capsys)
     assert run["outcome"] == "pass"
-    assert run["turns"][0]["retries"][0].startswith("try 1: timeout (request timed out)")
+    assert run["turns"][0]["retries"][0].startswith(
+        "try 1: timeout (the request passed its time bound of 0.3s")
 
 
 # ------------------------------------------------------------------------------ errors, not failures
@@ -231,15 +232,19 @@ def test_a_broken_provider_still_gives_the_whole_table(tmp_path: Path, capsys) -
 
 
 def test_deadline_skips_the_runs_it_leaves_out_and_resume_runs_them(tmp_path: Path, capsys) -> None:
+    """weather_sf (two requests of 0.3 s) passes; two_cities is in flight at 0.8 s and ends as an
+    `error` of kind deadline; the others never start. --resume runs the three left."""
     with StubServer(oracle(), latency=0.3) as stub:
-        assert run_cli(stub, tmp_path, "--stream", "off", "--concurrency", "1", "--deadline", "0.4") == 0
+        assert run_cli(stub, tmp_path, "--stream", "off", "--concurrency", "1", "--deadline", "0.8") == 1
         report = complete(tmp_path, capsys, 4)
-        assert [r["outcome"] for r in report["runs"]] == ["pass", "skip", "skip", "skip"]
-        assert {r["skip_reason"] for r in report["runs"][1:]} == {"run deadline of 0.4s passed"}
+        assert [r["outcome"] for r in report["runs"]] == ["pass", "error", "skip", "skip"]
+        assert report["runs"][1]["error"]["kind"] == "deadline"
+        assert {r["skip_reason"] for r in report["runs"][2:]} == {"run deadline of 0.8s passed"}
         [journal] = (tmp_path / "reports").glob("*.jsonl")
         stub.latency = 0.0
-        # Runtime options may change on resume; the plan (scenarios, targets, modes) may not.
-        assert main(["run", "--resume", str(journal), "--deadline", "60"]) == 0
+        # Runtime options may change on resume; the plan (scenarios, targets, modes) may not; the
+        # endpoint is given again, never taken from the journal.
+        assert main(["run", "--resume", str(journal), "--deadline", "60", "--base-url", stub.base_url]) == 0
     out = capsys.readouterr().out
     assert "resuming" in out and "1 done, 3 to run" in out
     assert [r["outcome"] for r in load_report(tmp_path / "reports")["runs"]] == ["pass"] * 4

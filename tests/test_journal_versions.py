@@ -64,7 +64,7 @@ def test_a_version_1_journal_still_resumes(half_done: Path, stub: StubServer, ca
 
     rewrite_header(half_done, as_version_1)
     before = len(stub.requests)
-    assert main(["run", "--resume", str(half_done)]) == 0
+    assert main(["run", "--resume", str(half_done), "--base-url", stub.base_url]) == 0
     assert "1 done, 1 to run" in capsys.readouterr().out
     assert len(stub.requests) - before == 2  # the stream run's two turns: the plan came from the journal
     assert [r["key"]["scenario"] for r in load_report(half_done.parent)["runs"]] == ["weather_sf"] * 2
@@ -90,7 +90,8 @@ def test_a_newer_major_version_is_refused_in_one_sentence(half_done: Path, capsy
         "(2.0) cannot resume it: upgrade toolcall-harness\n")
 
 
-def test_a_newer_minor_version_is_read_without_its_new_fields(half_done: Path, capsys: Any) -> None:
+def test_a_newer_minor_version_is_read_without_its_new_fields(half_done: Path, stub: StubServer,
+                                                              capsys: Any) -> None:
     def newer(header: dict[str, Any]) -> None:
         header.update(journal="2.7", labels={"team": "x"})
         header["options"]["sharding"] = "1/2"
@@ -100,7 +101,7 @@ def test_a_newer_minor_version_is_read_without_its_new_fields(half_done: Path, c
     result = json.loads(lines[1])
     result["judged_by"] = "a newer harness"
     half_done.write_text(lines[0] + "\n" + json.dumps(result) + "\n")
-    assert main(["run", "--resume", str(half_done)]) == 0
+    assert main(["run", "--resume", str(half_done), "--base-url", stub.base_url]) == 0
     captured = capsys.readouterr()
     assert "1 done, 1 to run" in captured.out
     assert (f"note: {half_done}: journal version 2.7 is newer than this toolcall-harness's 2.0: fields it "

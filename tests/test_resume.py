@@ -69,7 +69,8 @@ def test_sigkill_midway_then_resume_equals_an_uninterrupted_run(tmp_path: Path, 
         stub.latency = 0.0
         sent_before = len(stub.requests)
         [path] = killed.glob("*.jsonl")
-        assert main(["run", "--resume", str(path)]) == 1  # duplicate_ids: the stub breaks a rule
+        # duplicate_ids: the stub breaks a rule
+        assert main(["run", "--resume", str(path), "--base-url", stub.base_url]) == 1
         resumed_requests = len(stub.requests) - sent_before
         assert main(run_args(stub, whole)) == 1
     out = capsys.readouterr().out
@@ -96,7 +97,8 @@ def test_interrupt_saves_what_finished_and_says_how_to_resume(sig: int, code: in
         assert f"toolcall-harness run --resume {path}" in err.decode()
         assert "Traceback" not in err.decode()
         stub.latency = 0.0
-        assert main(["run", "--resume", path.stem, "--report-dir", str(tmp_path)]) == 0
+        assert main(["run", "--resume", path.stem, "--report-dir", str(tmp_path),
+                     "--base-url", stub.base_url]) == 0
     assert [r["outcome"] for r in load_report(tmp_path)["runs"]] == ["pass"] * 8
 
 
@@ -127,7 +129,7 @@ def test_a_torn_last_line_is_dropped_with_a_note(two_run_journal: Path, good_stu
     two_run_journal.write_bytes(b"".join(lines[:2]) + lines[2][:57])  # killed while writing the last run
     capsys.readouterr()
     before = len(good_stub.requests)
-    assert main(["run", "--resume", str(two_run_journal)]) == 0
+    assert main(["run", "--resume", str(two_run_journal), "--base-url", good_stub.base_url]) == 0
     captured = capsys.readouterr()
     assert f"note: {two_run_journal}:3: ignoring a torn last line (57 bytes;" in captured.err
     assert "1 done, 1 to run" in captured.out
@@ -163,7 +165,8 @@ def test_resume_takes_the_plan_from_the_journal(two_run_journal: Path, capsys) -
 def test_resume_of_a_finished_run_only_rebuilds_the_report(two_run_journal: Path, good_stub: StubServer,
                                                           capsys) -> None:
     before = len(good_stub.requests)
-    assert main(["run", "--resume", str(two_run_journal.with_suffix(".json"))]) == 0
+    assert main(["run", "--resume", str(two_run_journal.with_suffix(".json")), "--base-url",
+                 good_stub.base_url]) == 0
     assert len(good_stub.requests) == before
     assert "2 done, 0 to run" in capsys.readouterr().out
     assert len(load_report(two_run_journal.parent)["runs"]) == 2

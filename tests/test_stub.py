@@ -385,7 +385,7 @@ def test_faults_are_consumed_in_order_pinned_or_persistent() -> None:
         StubServer(faults=[Fault("html", every=True), Fault("timeout", every=True)])
     assert set(FAULT_KINDS) == {
         "status", "html", "invalid_json", "empty_choices", "unknown_finish_reason",
-        "timeout", "reset_midstream", "cut_before_done",
+        "timeout", "reset_midstream", "cut_before_done", "trickle",
     }  # fmt: skip
 
 

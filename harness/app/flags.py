@@ -126,7 +126,8 @@ RUN_FLAGS: tuple[Flag, ...] = (
     Flag("concurrency", ("--concurrency",), (),
          f"runs in flight per provider (default {RunConfig.concurrency})", type=int, metavar="N"),
     Flag("timeout", ("--timeout", "--request-timeout"), ("--request-timeout",),
-         f"seconds per request (default {_seconds(RunConfig.timeout)})", type=float, metavar="SECONDS"),
+         f"seconds per request, connect and every read together (default {_seconds(RunConfig.timeout)})",
+         type=float, metavar="SECONDS"),
     Flag("retries", ("--retries", "--request-retries"), ("--request-retries",),
          f"tries per request on transport failures and retryable statuses (default {RetryPolicy.tries}; "
          "408/429/5xx unless the provider's retry_statuses say otherwise)", type=int, metavar="N"),
@@ -144,6 +145,12 @@ RUN_FLAGS: tuple[Flag, ...] = (
          "also replay every answer to these client libraries, comma-separated (python-openai, node-openai, "
          "node-ai-sdk); a client that rejects or misreads a response fails the run (docs/clients.md)",
          plan=True, metavar="IDS"),
+    Flag("run_timeout", ("--run-timeout",), ("--run-timeout",),
+         "seconds per run, all its requests and retries together (default: no bound)", type=float,
+         metavar="SECONDS"),
+    Flag("max_response_bytes", ("--max-response-bytes",), ("--max-response-bytes",),
+         f"a bigger response body is an error of kind too_large (default {RunConfig.max_response_bytes})",
+         type=int, metavar="BYTES"),
     Flag("format", ("--format",), (),
          f"table format: {DEFAULT_TABLE_FORMAT} (default), github, markdown, html, grid",
          metavar="FORMAT"),

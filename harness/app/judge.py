@@ -20,6 +20,8 @@ import yaml
 from harness.clients.driver import parse_client_ids
 from harness.conformance.wire import Assessment, assess
 from harness.core.errors import HarnessError
+from harness.core.files import InputTooLarge, read_text
+from harness.core.yaml_source import check_aliases
 
 SUFFIXES = (".json", ".yaml", ".yml")
 
@@ -65,7 +67,9 @@ def load(path: Path) -> list[Recorded]:
     if path.suffix not in SUFFIXES:
         raise JudgeInputError(f"{path}: unrecognised input; expected an exchange .json or a cassette .yaml")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, "exchanges" if path.suffix == ".json" else "cassettes")
+    except InputTooLarge as exc:
+        raise JudgeInputError(str(exc)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise JudgeInputError(f"{path}: cannot read ({exc})") from exc
     if path.suffix == ".json":
@@ -75,6 +79,7 @@ def load(path: Path) -> list[Recorded]:
             raise JudgeInputError(f"{path}:{getattr(exc, 'lineno', '?')}: not valid JSON ({exc})") from exc
         return [_from_exchange(path, data)]
     try:
+        check_aliases(yaml.compose(text, Loader=yaml.SafeLoader))
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

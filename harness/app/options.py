@@ -62,6 +62,8 @@ class RunOptions(BaseModel):
     retry_max_delay: float = RetryPolicy.max_delay
     deadline: float | None = None
     clients: list[str] = []  # client library ids (`--clients`); empty: no client checks, no Node needed
+    run_timeout: float | None = None
+    max_response_bytes: int = RunConfig.max_response_bytes
     format: str = DEFAULT_TABLE_FORMAT
 
     @field_validator("clients", mode="before")
@@ -74,14 +76,14 @@ class RunOptions(BaseModel):
             return client_ids(value)
         return value
 
-    @field_validator("trials", "concurrency", "retries")
+    @field_validator("trials", "concurrency", "retries", "max_response_bytes")
     @classmethod
     def _at_least_one(cls, value: int) -> int:
         if value < 1:
             raise ValueError(f"must be at least 1, got {value}")
         return value
 
-    @field_validator("timeout", "deadline")
+    @field_validator("timeout", "deadline", "run_timeout")
     @classmethod
     def _positive_seconds(cls, value: float | None) -> float | None:
         if value is not None and not math.isfinite(value):
@@ -140,6 +142,8 @@ class RunOptions(BaseModel):
             retry=self.retry_policy(),
             concurrency=concurrency if concurrency is not None else self.concurrency,
             deadline=self.deadline,
+            run_timeout=self.run_timeout,
+            max_response_bytes=self.max_response_bytes,
             command_for=command_for,
         )
 
@@ -182,15 +186,52 @@ def resumed(journaled: RunOptions, given: dict[str, Any], journal: Path, journal
     different one is refused, since the journal's finished runs belong to the journaled plan. Relative
     paths meant the directory the run was started in, so they are rebased there when it differs.
     """
-    conflicts = [FLAGS[name].spelling(front_end) for name in FLAGS
-                 if FLAGS[name].plan and name in given and given[name] != getattr(journaled, name)]
+    conflicts = [FLAGS[name].spelling(front_end) for name in FLAGS if FLAGS[name].plan and name not in TRUSTED
+                 and name in given and given[name] != getattr(journaled, name)]
     if conflicts:
         raise ConfigError(f"--resume takes the plan from {journal}; drop {', '.join(conflicts)}")
+    _check_trusted(journaled, given, journal, journal_cwd, front_end)
     options = journaled.model_copy(update={k: v for k, v in given.items() if not FLAGS[k].plan})
     options = RunOptions.model_validate(options.model_dump())  # the overrides are validated too
     if journal_cwd != Path.cwd():
         options = _rebased(options, journal_cwd)
     return options
+
+
+# Where the key goes, which variable is the key, which registry says so, and where files are written:
+# a journal is a file anyone may have edited, so a resumed run takes these from the command line only.
+TRUSTED = ("providers", "base_url", "api_key_env", "providers_file", "cassette_dir")
+
+
+def _check_trusted(journaled: RunOptions, given: dict[str, Any], journal: Path, journal_cwd: Path,
+                   front_end: FrontEnd) -> None:
+    """Refuse a resume whose journal disagrees with the command line on a `TRUSTED` option."""
+
+    def same(name: str, ours: Any, theirs: Any) -> bool:
+        if name == "cassette_dir":  # absent: the default folder under the directory of the run
+            ours, theirs = ours or DEFAULT_CASSETTES, theirs or DEFAULT_CASSETTES
+        if FLAGS[name].path and ours is not None and theirs is not None:
+            return (Path.cwd() / ours).resolve() == (journal_cwd / theirs).resolve()
+        return bool(ours == theirs)
+
+    def shown(name: str, value: Any) -> str:
+        spelling = FLAGS[name].spelling(front_end)
+        values = value if isinstance(value, list) else [value]
+        return " ".join(f"{spelling} {v}" for v in values) if values else f"no {spelling}"
+
+    default = RunOptions()
+    differ = [n for n in TRUSTED if not same(n, given.get(n, getattr(default, n)), getattr(journaled, n))]
+    if not differ:
+        return
+    theirs = " ".join(shown(n, getattr(journaled, n)) for n in differ)
+    ours = " ".join(shown(n, given.get(n, getattr(default, n))) for n in differ)
+    why = ("--resume takes the endpoint, the key variable and the folders from the command line, never "
+           "from a journal")
+    if any(n in given for n in differ):
+        raise ConfigError(f"{journal} disagrees with the command line: it was run with {theirs}, the "
+                          f"command line says {ours}; {why}")
+    raise ConfigError(f"{journal} was run with {theirs}; {why}: if you trust them, give them again: "
+                      f"toolcall-harness run --resume {journal} {theirs}")
 
 
 def _rebased(options: RunOptions, cwd: Path) -> RunOptions:

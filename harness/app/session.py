@@ -16,6 +16,7 @@ from harness.app.record_policy import RecordDecision, decide_record_mode
 from harness.app.reproduce import reproduce_command
 from harness.app.run_clients import RunClients
 from harness.app.selection import scenarios_of, targets_of
+from harness.core.errors import ConfigError
 from harness.core.model import RunKey
 from harness.engine.config import RunConfig
 from harness.engine.plan import PlannedRun, plan
@@ -52,6 +53,10 @@ class RunSession:
         """
         targets = targets_of(options)
         locations = options.locations(base, default_scenarios)
+        folders = (("--report-dir", locations.report_dir), ("--cassette-dir", locations.cassette_dir))
+        for flag, folder in folders:
+            if folder.exists() and not folder.is_dir():
+                raise ConfigError(f"{flag} {folder} is a file, not a folder")
         scenarios = scenarios_of(options, locations.scenarios)
         decision = decide_record_mode(targets, options.record_mode, front_end)
         config = options.run_config(decision.mode, locations.cassette_dir, concurrency=concurrency)

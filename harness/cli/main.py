@@ -14,6 +14,7 @@ import threading
 from collections.abc import Sequence
 
 from harness.app.flags import DEFAULT_SCENARIOS, RUN_FLAGS
+from harness.app.output import quiet_stdout, redacted_output
 from harness.core.errors import HarnessError
 
 
@@ -95,6 +96,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    with redacted_output(getattr(args, "api_key_env", None)):
+        try:
+            return _main(args)
+        except BrokenPipeError:  # `toolcall-harness list | head`: the reader has all it wanted
+            quiet_stdout()
+            return 0
+
+
+def _main(args: argparse.Namespace) -> int:
     try:
         return _dispatch(args)
     except HarnessError as exc:

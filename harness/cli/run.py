@@ -112,6 +112,8 @@ def _summary(session: RunSession, results: list[RunResult], journal_path: Path, 
         print(f"{len(engine.environment_skipped)} run(s) not run because a local server failed; after the "
               f"fix, run them with: {resume}", file=sys.stderr)
         return 2
+    if any(r.error is not None and r.error.kind == "config" for r in results):
+        return 2  # bad input (a damaged cassette): its message is above, with the command that fixes it
     return 1 if failures else 0
 
 

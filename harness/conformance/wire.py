@@ -68,6 +68,10 @@ def _assess_stream(
         return _invalid(f"unreadable stream: {exc}", status)
     if assembly.trace.error is not None:
         return Assessment(error=error_in_body(assembly.trace.error["error"]))
+    if not any(isinstance(c.get("choices"), list) and c["choices"] for c in assembly.trace.chunks):
+        # As for a plain body: nothing was answered, so there is nothing to judge the model on.
+        count = len(assembly.trace.chunks)
+        return _invalid(f"stream has no choices (none in its {count} chunk(s))", status)
     reply = Reply(content=assembly.content, tool_calls=assembly.tool_calls,
                   finish_reason=assembly.finish_reason, usage=assembly.usage, model=assembly.model,
                   upstream=assembly.upstream)

@@ -57,7 +57,9 @@ ErrorKind = Literal[
     "rate_limited",
     "server_error",
     "invalid_body",
-    "timeout",
+    "timeout",  # a request (or a run) passed its time bound: --timeout, --run-timeout
+    "deadline",  # the run was in flight when --deadline passed; --resume runs it again
+    "too_large",  # the response body passed --max-response-bytes; its first bytes are kept
     "connection",
     "config",
 ]

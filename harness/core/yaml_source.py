@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from harness.core.errors import did_you_mean
+from harness.core.limits import ALIAS_BUDGET
 
 Loc = tuple[Any, ...]
 
@@ -32,6 +33,7 @@ class YamlSource:
     def __init__(self, path: str, text: str) -> None:
         self.path = path
         self.node = yaml.compose(text, Loader=yaml.SafeLoader)
+        check_aliases(self.node)
         self.data = yaml.load(text, Loader=yaml.SafeLoader) if self.node is not None else None
 
     def node_at(self, loc: Iterable[Any]) -> yaml.Node | None:
@@ -55,6 +57,50 @@ class YamlSource:
         """The line of the key that ends `loc` (where an unknown key is written), else of its parent."""
         key = _key_node(self.node_at(loc[:-1]), str(loc[-1])) if loc else None
         return key.start_mark.line + 1 if key is not None else self.line(loc)
+
+
+class AliasBomb(yaml.MarkedYAMLError):
+    """Aliases that expand beyond the budget; a MarkedYAMLError, so loaders place it like a syntax error."""
+
+
+def check_aliases(node: yaml.Node | None, budget: int = ALIAS_BUDGET) -> None:
+    """Raise `AliasBomb` at the first alias whose expansion passes `budget` nodes (or loops).
+
+    The composed graph shares aliased nodes, so it is small; its expanded size is counted once per
+    node (memoised), which keeps the check linear in the document whatever it describes.
+    """
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def expanded(n: yaml.Node) -> int:
+        key = id(n)
+        if key in sizes:
+            return sizes[key]
+        if key in active:  # an alias to an ancestor: infinite
+            raise _bomb(n, budget)
+        active.add(key)
+        total = 1
+        if isinstance(n, yaml.SequenceNode):
+            children: list[yaml.Node] = list(n.value)
+        elif isinstance(n, yaml.MappingNode):
+            children = [part for pair in n.value for part in pair]
+        else:
+            children = []
+        for child in children:
+            total += expanded(child)
+            if total > budget:
+                raise _bomb(child, budget)
+        active.discard(key)
+        sizes[key] = total
+        return total
+
+    if node is not None:
+        expanded(node)
+
+
+def _bomb(node: yaml.Node, budget: int) -> AliasBomb:
+    return AliasBomb(problem=f"YAML aliases expand to more than {budget} nodes; write the values out",
+                     problem_mark=node.start_mark)
 
 
 def _child(node: yaml.Node | None, part: Any) -> yaml.Node | None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from harness.core.limits import DEFAULT_MAX_RESPONSE_BYTES
 from harness.transport.retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -46,6 +47,8 @@ class RunConfig:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     concurrency: int = 4  # runs in flight per provider
     deadline: float | None = None  # seconds from the first run; later runs are skipped, never started
+    run_timeout: float | None = None  # seconds per run, all its requests and retries together
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES  # a bigger body is an error of kind too_large
     # Builds the command that reproduces (or records) one run, in the front-end's own words.
     command_for: Callable[[RunKey, str | None], str] | None = None
     after_turn: TurnHook | None = None  # the engine closes it when it closes

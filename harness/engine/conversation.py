@@ -20,7 +20,7 @@ from harness.providers.registry import Target
 from harness.scenario.simulator import ToolSimulator
 from harness.scenario.spec import ResolvedScenario
 from harness.transport.cassettes import CassetteTransport, Redactor
-from harness.transport.client import send
+from harness.transport.client import RequestLimits, send
 from harness.transport.retry import RetryPolicy
 
 
@@ -73,6 +73,7 @@ def converse(
     redact: Redactor,
     on_retry: Callable[[int, str], None] | None = None,
     after_turn: TurnHook | None = None,
+    limits: RequestLimits | None = None,
 ) -> RunResult:
     """Hold the conversation and judge it; `on_retry(turn, note)` hears each retry as it is decided,
     `after_turn` sees each judged turn and may add findings to it (`run --clients`)."""
@@ -91,7 +92,7 @@ def converse(
     for number in range(1, rs.scenario.max_iterations + 1):
         body = request_body(rs, target, [dict(m) for m in messages], key.mode, number)
         heard = (lambda note, n=number: on_retry(n, note)) if on_retry else None
-        sent = send(client, body, policy, redact, how, heard)
+        sent = send(client, body, policy, redact, how, heard, limits)
         judged = (
             assess(body, sent.status, sent.text or "", stream=key.mode == "stream")
             if sent.error is None

@@ -39,13 +39,18 @@ from harness.engine.events import (
 from harness.engine.plan import PlannedRun
 from harness.engine.usage import count_usage
 from harness.providers.registry import Target
+from harness.transport.bounds import Bound, bounded, bounded_pool
 from harness.transport.cassettes import (
+    MISS,
     REPLAY_BASE_URL,
+    CassetteProblem,
     CassetteTransport,
     Redactor,
     cassette_path,
+    check_cassette,
     open_cassette,
 )
+from harness.transport.client import RequestLimits
 
 
 class Engine:
@@ -87,7 +92,7 @@ class Engine:
         with self._lock:
             name = f"{target.provider}/{target.model}"
             if name not in self._pools:
-                self._pools[name] = httpx2.HTTPTransport()
+                self._pools[name] = bounded_pool()
             return self._pools[name]
 
     def _base_url(self, target: Target, live: bool) -> str:
@@ -194,9 +199,11 @@ class Engine:
         if cassette is not None:
             assert cfg.record_mode is not None
             try:
+                if cassette.is_file():
+                    check_cassette(cassette)
                 loaded = open_cassette(cassette, cfg.record_mode, self.redact)
             except Exception as exc:  # bad input of this cell: reported, never executed nor overwritten
-                error = ErrorInfo(kind="config", message=cassette_problem(cassette, exc))
+                error = ErrorInfo(kind="config", message=self._rerecord(key, cassette_problem(cassette, exc)))
                 return RunResult(key=key, family=rs.scenario.family, outcome="error", error=error,
                                  cassette=str(cassette)), None
             transport = CassetteTransport(loaded, inner)
@@ -214,9 +221,11 @@ class Engine:
             self.events.emit(RequestRetried(key, turn, note))
 
         started = time.perf_counter()
+        limits = RequestLimits(timeout=cfg.timeout, max_response_bytes=cfg.max_response_bytes)
         try:
-            result = converse(rs, target, key, client, transport, cfg.retry, self.redact, retried,
-                              cfg.after_turn)
+            with bounded(*self._bounds()):
+                result = converse(rs, target, key, client, transport, cfg.retry, self.redact, retried,
+                                  cfg.after_turn, limits)
         finally:
             http.close()
             if transport is not None and cfg.record_mode != "none":
@@ -241,7 +250,32 @@ class Engine:
         count_usage(result, target.price)
         if cfg.command_for:
             result.reproduce = cfg.command_for(key, None)
+        if result.error is not None and result.error.kind == "not_found" and cassette is not None \
+                and result.error.message.startswith(MISS):
+            problem = (f"{cassette}: no recorded response matches turn {len(result.turns)}'s request (the "
+                       "cassette was recorded for another conversation, or edited)")
+            result.error = ErrorInfo(kind="config", message=self._rerecord(key, problem))
+        if result.error is not None and result.error.kind == "deadline":
+            with self._lock:  # cut by the deadline: not journaled, so a resumed run does it again
+                self.deadline_skipped.add(key)
+            return result, "deadline"
         return result, None
+
+    def _rerecord(self, key: RunKey, problem: str) -> str:
+        command = self.config.command_for(key, "all") if self.config.command_for else None
+        return f"{problem}; re-record it with: {command}" if command else f"{problem}; re-record it"
+
+    def _bounds(self) -> list[Bound]:
+        """The bounds of a run starting now: `--deadline` (from the first run) and `--run-timeout`."""
+        cfg, bounds = self.config, []
+        if cfg.deadline is not None and self._started is not None:
+            bounds.append(Bound(self._started + cfg.deadline, "deadline",
+                                f"the run was in flight when the --deadline of {cfg.deadline:g}s passed; "
+                                "--resume runs it again"))
+        if cfg.run_timeout is not None:
+            bounds.append(Bound.after(cfg.run_timeout, "timeout",
+                                      f"the run passed its --run-timeout of {cfg.run_timeout:g}s"))
+        return bounds
 
     def _not_run(self, planned: PlannedRun, failure: str) -> RunResult:
         with self._lock:
@@ -303,6 +337,8 @@ def _skip(planned: PlannedRun, reason: str) -> RunResult:
 
 def cassette_problem(path: Path, exc: Exception) -> str:
     """One sentence on why a cassette cannot be loaded; vcrpy's safe loader refuses Python tags."""
+    if isinstance(exc, CassetteProblem):
+        return str(exc)
     cause = exc.__cause__ if isinstance(exc.__cause__, yaml.YAMLError) else exc
     if isinstance(cause, yaml.YAMLError):
         mark = getattr(cause, "problem_mark", None)

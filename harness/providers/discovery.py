@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from dataclasses import asdict, dataclass
 from typing import Any
+from urllib.parse import urlparse
 
 import openai
 
@@ -80,7 +82,20 @@ def list_models(target: Target, timeout: float = 30.0) -> list[ModelInfo]:
     return sorted(infos, key=lambda m: m.id)
 
 
+def _check_options(args: argparse.Namespace) -> None:
+    """The rules `run` applies to the same options (`harness.app.options.RunOptions`), in its words."""
+    if args.base_url is not None:
+        parsed = urlparse(args.base_url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ConfigError(f"--base-url must be an http:// or https:// URL, got {args.base_url!r}")
+    if not math.isfinite(args.timeout):
+        raise ConfigError(f"--timeout must be a finite number of seconds, got {args.timeout}")
+    if args.timeout <= 0:
+        raise ConfigError(f"--timeout must be more than 0 seconds, got {args.timeout:g}")
+
+
 def _target(args: argparse.Namespace) -> Target:
+    _check_options(args)
     registry = load_registry(args.providers_file)
     if args.base_url is None and not args.provider:
         raise ConfigError("no provider given: use --provider NAME or --base-url URL")

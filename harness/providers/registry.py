@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import PydanticCustomError
 
 from harness.core.errors import ConfigError, did_you_mean, located
+from harness.core.files import read_text
 from harness.core.model import TargetInfo
 from harness.core.yaml_source import YamlSource, field_problems, syntax_problem
 from harness.providers.launchers import LAUNCHERS
@@ -101,9 +102,11 @@ def load_registry(user_file: str | Path | None = None) -> dict[str, ProviderSpec
     if user_file is not None:
         path = Path(user_file)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_text(path, "provider files")
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read provider file: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}: cannot read provider file: not UTF-8 text ({exc.reason})") from None
         registry.update(_parse_registry(text, str(path)))
     return registry
 

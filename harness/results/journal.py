@@ -27,7 +27,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serial
 from pydantic.config import ExtraValues
 
 from harness.core.errors import ConfigError
+from harness.core.files import read_bytes
 from harness.core.model import RunKey, RunResult, TargetInfo
+from harness.core.paths import MAX_COMPONENT, inside, safe_name
 from harness.engine.events import Event, RunFinished
 
 JOURNAL_VERSION = (2, 0)
@@ -111,7 +113,13 @@ class Journal(Generic[OptionsT]):
 def new_name(providers: list[str]) -> str:
     """The run's name, shared by `<name>.jsonl` and `<name>.json`, in the report module's style."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return f"{stamp}-{'+'.join(sorted(set(providers))) or 'run'}"
+    return f"{stamp}-{run_label(providers)}"
+
+
+def run_label(providers: list[str]) -> str:
+    """`a+b` from provider names, each made safe (`harness.core.paths.safe_name`), the whole bounded."""
+    label = "+".join(safe_name(p) for p in sorted(set(providers))) or "run"
+    return label if len(label) <= MAX_COMPONENT - 30 else safe_name(label, MAX_COMPONENT - 30)
 
 
 def digests(files: list[Path]) -> dict[str, str]:
@@ -177,7 +185,7 @@ def create(report_dir: str | Path, header: JournalHeader[Any]) -> JournalWriter:
     base = header.name
     for n in range(1, 1000):
         name = base if n == 1 else f"{base}-{n}"
-        path = directory / f"{name}{SUFFIX}"
+        path = inside(directory, f"{name}{SUFFIX}")
         try:
             handle = path.open("xb")
         except FileExistsError:
@@ -204,7 +212,7 @@ def read(path: str | Path, options: type[OptionsT]) -> Journal[OptionsT]:
     resumed (unreadable, empty, not a journal, a newer major version, a corrupt line before the end)."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        data = read_bytes(path, "journals")
     except OSError as exc:
         raise JournalError(f"{path}: cannot read run journal: {exc.strerror}") from None
     lines: list[tuple[int, bytes, int]] = []  # (line number, content, end offset including newline)

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 import harness
 from harness.conformance.mode_mismatch import flag_mode_mismatches
 from harness.core.errors import ConfigError
+from harness.core.files import read_text
 from harness.core.model import (
     NEWER_MINOR,
     REPORT_MINOR,
@@ -26,7 +27,9 @@ from harness.core.model import (
     TargetInfo,
     declared_version,
 )
+from harness.core.paths import inside
 from harness.results.cells import summaries
+from harness.results.journal import run_label
 
 
 def git_revision() -> str | None:
@@ -55,9 +58,8 @@ def write_report(report: Report, report_dir: str | Path, name: str | None = None
     directory.mkdir(parents=True, exist_ok=True)
     if name is None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        providers = "+".join(sorted({t.provider for t in report.targets})) or "run"
-        name = f"{stamp}-{providers}"
-    path = directory / f"{name}.json"
+        name = f"{stamp}-{run_label([t.provider for t in report.targets])}"
+    path = inside(directory, f"{name}.json")
     # Whatever the report was read as, in memory it has this harness's shape, and is written as such.
     current = report.model_copy(update={"version": REPORT_VERSION, "minor": REPORT_MINOR})
     path.write_text(current.model_dump_json(indent=1), encoding="utf-8")
@@ -72,8 +74,12 @@ def read_report(path: str | Path) -> Report:
     the model validates them. Anything else that is not a report is a located usage error, never a
     traceback.
     """
+    if str(path).endswith(".jsonl"):
+        raise ConfigError(
+            f"{path} is a run journal, not a report: the run did not finish. Finish it (the report is "
+            f"written at the end) with: toolcall-harness run --resume {path}")
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_text(path, "reports")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read report: {exc.strerror}") from None
     except UnicodeDecodeError as exc:

@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from harness.core.errors import HarnessError, did_you_mean
+from harness.core.files import InputTooLarge, read_text
 from harness.core.yaml_source import YamlSource, field_problems, syntax_problem
 from harness.scenario.spec import ArgSpec, ResolvedScenario, Scenario, ToolDef, ToolLibrary, known_keys
 
@@ -83,7 +84,9 @@ def yaml_files(paths: Iterable[str | Path]) -> list[Path]:
 
 def _read(path: Path) -> tuple[YamlSource | None, list[Problem]]:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, "scenario files")
+    except InputTooLarge as exc:
+        return None, [Problem(str(path), 1, None, None, str(exc).removeprefix(f"{path}: "))]
     except (OSError, UnicodeDecodeError) as exc:
         return None, [Problem(str(path), 1, None, None, f"cannot read file: {exc}")]
     try:
@@ -125,8 +128,12 @@ def _scenario_entries(doc: YamlSource) -> Iterator[tuple[tuple[Any, ...], Any]]:
 
 def load_scenarios(paths: Iterable[str | Path]) -> list[ResolvedScenario]:
     """Load every scenario under `paths`, resolving tool references; raise ScenarioError on any problem."""
+    paths = list(paths)
     files = yaml_files(paths)
-    problems: list[Problem] = []
+    problems: list[Problem] = [
+        Problem(str(p), 1, None, None, f"no scenario files (*.yaml, *.yml) in {p}")
+        for p in map(Path, paths) if p.is_dir() and not any(f.parent == p or p in f.parents for f in files)
+    ]
     library: dict[str, ToolDef] = {}
     docs: list[YamlSource] = []
     extra_libs = {f.parent / LIBRARY_NAME for f in files if (f.parent / LIBRARY_NAME).is_file()}
@@ -166,6 +173,9 @@ def load_scenarios(paths: Iterable[str | Path]) -> list[ResolvedScenario]:
             problems += errs
             problems += _cross_check(scenario, tools, doc, base)
             resolved.append(ResolvedScenario(scenario=scenario, tools=tools, file=doc.path, line=line))
+    if not resolved and not problems:
+        where = ", ".join(str(p) for p in paths)
+        problems.append(Problem(where, 1, None, None, f"no scenarios in {where}: only tool libraries"))
     if problems:
         raise ScenarioError(problems)
     return resolved

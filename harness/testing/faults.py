@@ -20,6 +20,7 @@ FaultKind = Literal[
     "timeout",
     "reset_midstream",
     "cut_before_done",
+    "trickle",
 ]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 BREAKS: frozenset[str] = frozenset(
@@ -64,7 +65,7 @@ class Fault:
     status: int | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     body: str | bytes | dict[str, Any] | None = None
-    seconds: float = 1.0  # "timeout": how long to stall before answering normally
+    seconds: float = 1.0  # "timeout": how long to stall before answering; "trickle": between bytes
     after_events: int = 2  # "reset_midstream": SSE events sent before the socket is closed
     finish_reason: str = "end_turn"  # "unknown_finish_reason": the value sent
     request: int | None = None

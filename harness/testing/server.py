@@ -235,6 +235,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _complete(self, stub: StubServer, body: dict[str, Any], number: int, fault: Fault | None) -> None:
         kind = fault.kind if fault else None
         stall = fault.seconds if fault and kind == "timeout" else 0.0
+        if fault and kind == "trickle":  # a server that never stalls long enough for a read timeout
+            self._trickle(stub, fault.seconds)
+            return
         if stub._stopping.wait(stub.latency + stall):
             self.close_connection = True
             return
@@ -317,6 +320,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._abort()
         else:
             self.wfile.write(b"0\r\n\r\n")
+
+    def _trickle(self, stub: StubServer, seconds: float) -> None:
+        """Headers, then one byte of an endless body every `seconds`, until the client hangs up."""
+        self._head(200, "text/event-stream; charset=utf-8", {"Transfer-Encoding": "chunked"})
+        self.wfile.write(b"1\r\n:\r\n")
+        while not stub._stopping.wait(seconds):
+            self.wfile.write(b"1\r\n \r\n")
+            self.wfile.flush()
 
     def _abort(self) -> None:
         """Drop the connection mid-body, as a crashed upstream or a killed proxy would."""

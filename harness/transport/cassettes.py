@@ -14,27 +14,31 @@ cassette's own `can_play_response_for`, `play_response` and `append`, in vcrpy's
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections import defaultdict
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlparse
 
 import httpx2
 import vcr
-from pydantic import BaseModel
+import yaml
 from vcr.cassette import Cassette
 from vcr.patch import PATCHER_NAMES
 from vcr.record_mode import RecordMode
 from vcr.request import Request
 
+from harness.core.errors import ConfigError
+from harness.core.files import read_text
 from harness.core.model import Provenance, RunKey
+from harness.core.paths import inside, safe_name
+from harness.core.yaml_source import YamlSource, syntax_problem
 from harness.transport.record_modes import RECORD_MODES as RECORD_MODES  # home: no vcrpy import there
 from harness.transport.record_modes import RecordModeName
+from harness.transport.redaction import REDACTED as REDACTED  # home: redaction.py
+from harness.transport.redaction import Redactor as Redactor
 
-REDACTED = "<REDACTED>"
 SECRET_HEADERS = (
     "authorization",
     "api-key",
@@ -50,43 +54,15 @@ SECRET_HEADERS = (
 VOLATILE_BODY_FIELDS = frozenset({"user", "metadata", "request_id"})
 # Replay never needs a server; this address is never dialled (nothing listens on the discard port).
 REPLAY_BASE_URL = "http://127.0.0.1:9/v1"
-M = TypeVar("M", bound=BaseModel)
-
-
-class Redactor:
-    """Replaces every known secret value with <REDACTED> wherever it appears in text."""
-
-    def __init__(self, secrets: list[str] | None = None) -> None:
-        self._secrets = sorted({s for s in secrets or [] if s and len(s) >= 4}, key=len, reverse=True)
-
-    def add(self, secret: str | None) -> None:
-        if secret and len(secret) >= 4 and secret not in self._secrets:
-            self._secrets = sorted([*self._secrets, secret], key=len, reverse=True)
-
-    def __call__(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, REDACTED)
-        return text
-
-    def bytes(self, data: bytes) -> bytes:
-        for secret in self._secrets:
-            data = data.replace(secret.encode(), REDACTED.encode())
-        return data
-
-    def model(self, obj: M) -> M:
-        """A scrubbed copy of a model about to be shown or saved: the engine keeps raw traffic as evidence,
-        and a request body, a response or an answer may quote the key."""
-        if not self._secrets:
-            return obj
-        escaped = Redactor([*self._secrets, *(json.dumps(s)[1:-1] for s in self._secrets)])
-        return type(obj).model_validate_json(escaped(obj.model_dump_json()))
 
 
 def cassette_path(root: str | Path, key: RunKey) -> Path:
-    safe = re.sub(r"[^\w.-]+", "_", key.model)
+    """`root/provider/model/scenario[-stream][-tN].yaml`, each part made safe by `safe_name` (ordinary
+    names map as they always did, so recorded cassettes keep their paths) and proved to stay in root."""
     suffix = "-stream" if key.mode == "stream" else ""
     trial = f"-t{key.trial}" if key.trial > 1 else ""
-    return Path(root) / key.provider / safe / f"{key.scenario}{suffix}{trial}.yaml"
+    return inside(root, safe_name(key.provider), safe_name(key.model),
+                  safe_name(f"{key.scenario}{suffix}{trial}") + ".yaml")
 
 
 def _body_json(body: Any) -> Any:
@@ -184,6 +160,39 @@ class RunCassette:
         self._stack.close()
 
 
+MISS = "request not found in cassette"
+
+
+class CassetteProblem(ConfigError):
+    """A cassette file that cannot be replayed: the message is located (`path:line: why`)."""
+
+
+def check_cassette(path: Path) -> None:
+    """Refuse an empty, oversized, non-text, non-YAML or non-vcrpy file before vcrpy reads it.
+
+    vcrpy treats an empty or shapeless file as "no interactions", which turned a damaged cassette into
+    a "request not found" error, as if the model had asked something new.
+    """
+    try:
+        text = read_text(path, "cassettes")
+    except UnicodeDecodeError as exc:
+        raise CassetteProblem(f"{path}: cassette is not UTF-8 text ({exc.reason})") from None
+    if not text.strip():
+        raise CassetteProblem(f"{path}: empty cassette")
+    try:
+        data = YamlSource(str(path), text).data
+    except yaml.YAMLError as exc:
+        line, problem = syntax_problem(exc)
+        raise CassetteProblem(f"{path}:{line}: cassette is not plain YAML ({problem})") from None
+    interactions = data.get("interactions") if isinstance(data, dict) else None
+    if not isinstance(interactions, list) or not all(
+        isinstance(i, dict) and isinstance(i.get("request"), dict) and isinstance(i.get("response"), dict)
+        for i in interactions
+    ):
+        raise CassetteProblem(f"{path}: not a vcrpy cassette (expected 'interactions': a list of "
+                              "request/response mappings)")
+
+
 def open_cassette(path: Path, record_mode: RecordModeName, redact: Redactor) -> RunCassette:
     if record_mode != "none":  # vcrpy's persister races on mkdir when runs save side by side
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -235,7 +244,7 @@ class CassetteTransport(httpx2.BaseTransport):
                 self.provenance.append("replayed")
             return _replayed(self.cassette.play_response(recorded))
         if self.cassette.write_protected:
-            raise CassetteMiss(f"request not found in cassette {self.cassette.path}")
+            raise CassetteMiss(f"{MISS} {self.cassette.path}")
         if self.inner is None:
             raise CassetteMiss("no recorded response and no live server")
         with self._lock:  # counted as it goes out, as a recording run even if the request then fails

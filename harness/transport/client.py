@@ -7,6 +7,7 @@ and transport failures become `ErrorInfo`, never exceptions, so one bad cell can
 
 from __future__ import annotations
 
+import codecs
 import json
 import time
 from collections.abc import Callable
@@ -16,7 +17,9 @@ from typing import Any
 
 import openai
 
+from harness.core.limits import DEFAULT_MAX_RESPONSE_BYTES, EVIDENCE_BYTES
 from harness.core.model import ErrorInfo, Provenance
+from harness.transport.bounds import Bound, bounded, earliest, passed
 from harness.transport.cassettes import CassetteMiss, Redactor
 from harness.transport.errors import classify_error
 from harness.transport.retry import RetryPolicy as RetryPolicy  # its home: stdlib only, cheap to import
@@ -32,6 +35,7 @@ class Attempt:
     ttft_s: float | None = None
     retry_after: float | None = None
     http_error: bool = False  # the server answered with a non-2xx status (not a transport failure)
+    streamed: bool = False
 
 
 @dataclass
@@ -74,74 +78,107 @@ def _is_first_token(line: str) -> bool:
     return False
 
 
-def _call(client: openai.OpenAI, body: dict[str, Any]) -> Attempt:
+@dataclass(frozen=True)
+class RequestLimits:
+    """The bounds of one request: total seconds (connect and every read) and bytes of the body."""
+
+    timeout: float | None = None
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+
+
+def _read(response: Any, attempt: Attempt, start: float, stream: bool, cap: int) -> None:
+    """Read the body into `attempt.text`, timing the first byte and token, stopping past `cap` bytes.
+
+    Both modes are read as they arrive (the SDK would read a plain body whole, beyond any cap); a body
+    over the cap keeps its first `EVIDENCE_BYTES` as evidence and ends as `too_large`.
+    """
+    http = response.http_response
+    decoder = codecs.getincrementaldecoder(http.encoding or "utf-8")(errors="replace")
+    chunks: list[bytes] = []
+    size = 0
+    pending = ""
+    try:
+        for chunk in response.iter_bytes():
+            now = time.perf_counter() - start
+            if attempt.ttfb_s is None:
+                attempt.ttfb_s = now
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > cap:
+                head = b"".join(chunks)[:EVIDENCE_BYTES]
+                attempt.text = head.decode("utf-8", "replace")
+                attempt.error = ErrorInfo(
+                    kind="too_large", status=attempt.status,
+                    message=f"the response body passed {size} bytes, more than the {cap}-byte cap "
+                    f"(--max-response-bytes); its first {len(head)} bytes are kept")
+                return
+            if stream and attempt.ttft_s is None:
+                pending += decoder.decode(chunk)
+                *lines, pending = pending.split("\n")
+                if any(_is_first_token(line.strip()) for line in lines):
+                    attempt.ttft_s = now
+    finally:
+        if attempt.error is None:
+            attempt.text = b"".join(chunks).decode(http.encoding or "utf-8", "replace")
+
+
+def _call(client: openai.OpenAI, body: dict[str, Any], limits: RequestLimits) -> Attempt:
     stream = bool(body.get("stream"))
     rest = {k: v for k, v in body.items() if k not in ("model", "messages", "stream")}
     start = time.perf_counter()
-    attempt = Attempt()
+    attempt = Attempt(streamed=stream)
+    request = Bound.after(limits.timeout, "timeout",
+                          f"the request passed its time bound of {limits.timeout:g}s (--timeout)"
+                          ) if limits.timeout is not None else None
     try:
-        if not stream:
-            raw = client.chat.completions.with_raw_response.create(
-                model=body["model"], messages=body["messages"], extra_body=rest
-            )
-            attempt.status = raw.http_response.status_code
-            attempt.text = raw.http_response.text
-        else:
+        with bounded(request):
+            options: dict[str, Any] = {"stream": True} if stream else {}
             with client.chat.completions.with_streaming_response.create(
-                model=body["model"], messages=body["messages"], stream=True, extra_body=rest
+                model=body["model"], messages=body["messages"], extra_body=rest, **options
             ) as response:
                 attempt.status = response.http_response.status_code
-                parts: list[str] = []
-                pending = ""
-                try:
-                    for piece in response.iter_text():
-                        now = time.perf_counter() - start
-                        if attempt.ttfb_s is None:
-                            attempt.ttfb_s = now
-                        parts.append(piece)
-                        if attempt.ttft_s is None:
-                            pending += piece
-                            *lines, pending = pending.split("\n")
-                            if any(_is_first_token(line.strip()) for line in lines):
-                                attempt.ttft_s = now
-                finally:
-                    attempt.text = "".join(parts)
+                _read(response, attempt, start, stream, limits.max_response_bytes)
     except openai.APIStatusError as exc:
         attempt.status = exc.status_code
         attempt.text = exc.response.text
         attempt.error = classify_error(exc.status_code, attempt.text)
         attempt.retry_after = _retry_after(exc.response.headers)
         attempt.http_error = True
-    except openai.APITimeoutError:
-        attempt.error = ErrorInfo(kind="timeout", message="request timed out")
-    except openai.APIConnectionError as exc:
-        cause = exc.__cause__
-        if isinstance(cause, CassetteMiss):
-            attempt.error = ErrorInfo(kind="not_found", message=str(cause))
-        else:
-            attempt.error = ErrorInfo(kind="connection", message=f"connection failed: {cause or exc}")
     except Exception as exc:  # a stream cut midway surfaces from httpx2 as a protocol/read error
-        if isinstance(exc.__cause__, CassetteMiss) or isinstance(exc, CassetteMiss):
-            attempt.error = ErrorInfo(kind="not_found", message=str(exc))
-        else:
-            attempt.error = ErrorInfo(
-                kind="connection", message=f"{type(exc).__name__}: {exc}", status=attempt.status
-            )
+        attempt.error = _transport_error(exc, attempt.status, request)
     attempt.latency_s = time.perf_counter() - start
     return attempt
 
 
+def _transport_error(exc: Exception, status: int | None, request: Bound | None) -> ErrorInfo:
+    """What a failure without an HTTP answer means: a bound that passed, a cassette miss, a timeout."""
+    bound = passed() or (request if request is not None and request.left() <= 0 else None)
+    if bound is not None:
+        return ErrorInfo(kind=bound.kind, message=bound.message, status=status)
+    cause = exc.__cause__
+    if isinstance(exc, CassetteMiss) or isinstance(cause, CassetteMiss):
+        return ErrorInfo(kind="not_found", message=str(cause if isinstance(cause, CassetteMiss) else exc))
+    if isinstance(exc, openai.APITimeoutError):
+        return ErrorInfo(kind="timeout", message="request timed out", status=status)
+    if isinstance(exc, openai.APIConnectionError):
+        return ErrorInfo(kind="connection", message=f"connection failed: {cause or exc}", status=status)
+    return ErrorInfo(kind="connection", message=f"{type(exc).__name__}: {exc}", status=status)
+
+
 def _retryable(attempt: Attempt, statuses: frozenset[int]) -> bool:
-    """HTTP errors by status; transport failures only before any byte of the answer arrived.
+    """HTTP errors by status; transport failures of a plain body, or of a stream before any byte came.
 
     A stream cut after it started is not retried: a second request gets a different answer, and the
-    partial SSE text is the evidence of what this one did.
+    partial SSE text is the evidence of what this one did. A plain body cut midway is only a broken
+    transfer, as before it was read through the SDK.
     """
     if attempt.error is None:
         return False
     if attempt.http_error:
         return attempt.status in statuses
-    return not attempt.text
+    if attempt.error.kind in ("deadline", "too_large") or passed() is not None:
+        return False  # a run or deadline bound passed: no try can succeed now
+    return not attempt.text or not attempt.streamed
 
 
 def _note(number: int, attempt: Attempt, delay: float) -> str:
@@ -165,6 +202,7 @@ def send(
     redact: Redactor,
     provenance: Callable[[], Provenance] | None = None,
     on_retry: Callable[[str], None] | None = None,
+    limits: RequestLimits | None = None,
 ) -> Exchanged:
     """Send with retries; timings are dropped for replayed traffic and TTFB/TTFT for recorded traffic.
 
@@ -173,14 +211,16 @@ def send(
     """
     retries: list[str] = []
     waited = 0.0
+    limits = limits or RequestLimits()
     for number in range(1, policy.tries + 1):
-        attempt = _call(client, body)
+        attempt = _call(client, body, limits)
         how = provenance() if provenance else "live"
         if not _retryable(attempt, policy.statuses) or number == policy.tries:
             break
         delay = policy.delay(number, attempt.retry_after)
-        if waited + delay > policy.max_total_wait:
-            break
+        bound = earliest()
+        if waited + delay > policy.max_total_wait or (bound is not None and bound.left() <= delay):
+            break  # the backoff alone would pass a bound of the run: the last error stands
         retries.append(redact(_note(number, attempt, delay)))
         if on_retry is not None:
             on_retry(retries[-1])

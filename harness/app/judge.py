@@ -10,12 +10,14 @@ from __future__ import annotations
 import gzip
 import json
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from harness.conformance.check_registry import CheckSelection, select_checks
 from harness.conformance.wire import Assessment, assess
 from harness.core.errors import HarnessError
 
@@ -194,10 +196,13 @@ def verdict(recorded: Recorded, assessment: Assessment) -> dict[str, Any]:
     }
 
 
-def judge_paths(paths: list[str]) -> list[dict[str, Any]]:
-    """Judge every exchange in the given files; raises `JudgeInputError` before judging any bad input."""
+def judge_paths(paths: list[str], checks: CheckSelection | None = None) -> list[dict[str, Any]]:
+    """Judge every exchange in the given files; raises `JudgeInputError` before judging any bad input.
+
+    `checks` (from `select_checks`) limits the wire checks, as `--checks` does for a run.
+    """
     recorded = [item for path in expand(paths) for item in load(path)]
-    return [verdict(r, assess(r.request, r.status, r.text, stream=r.stream)) for r in recorded]
+    return [verdict(r, assess(r.request, r.status, r.text, stream=r.stream, checks=checks)) for r in recorded]
 
 
 def render_text(verdicts: list[dict[str, Any]]) -> str:
@@ -221,16 +226,22 @@ def render_text(verdicts: list[dict[str, Any]]) -> str:
     return "\n\n".join(blocks) + f"\n\n{len(verdicts)} exchange(s): {summary}"
 
 
-def run_judge(paths: list[str], fmt: str) -> int:
-    """The CLI's `judge` command: 0 all conforming, 1 any nonconforming or error, 2 bad input."""
+def run_judge(
+    paths: list[str], fmt: str, checks: Sequence[str] = (), exclude_checks: Sequence[str] = ()
+) -> int:
+    """The CLI's `judge` command: 0 all conforming, 1 any nonconforming or error, 2 bad input.
+
+    An unknown check id in `--checks`/`--exclude-checks` raises (exit 2 through the CLI).
+    """
     if fmt not in ("json", "text"):
         print(f"judge: unknown format {fmt!r}; expected 'json' or 'text'", file=sys.stderr)
         return 2
     if not paths:
         print("judge: give at least one exchange file (.json) or cassette (.yaml)", file=sys.stderr)
         return 2
+    selection = select_checks(checks, exclude_checks)
     try:
-        verdicts = judge_paths(paths)
+        verdicts = judge_paths(paths, None if selection.everything else selection)
     except JudgeInputError as exc:
         print(f"judge: {exc}", file=sys.stderr)
         return 2

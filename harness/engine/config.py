@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from harness.transport.retry import RetryPolicy
 
 if TYPE_CHECKING:
+    from harness.conformance.check_registry import CheckSelection
     from harness.core.model import Mode, RunKey
     from harness.transport.record_modes import RecordModeName
 
@@ -33,5 +34,6 @@ class RunConfig:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     concurrency: int = 4  # runs in flight per provider
     deadline: float | None = None  # seconds from the first run; later runs are skipped, never started
+    checks: CheckSelection | None = None  # the wire and conversation checks that run; None: every one
     # Builds the command that reproduces (or records) one run, in the front-end's own words.
     command_for: Callable[[RunKey, str | None], str] | None = None

@@ -21,8 +21,9 @@ from harness.core.model import Report, RunResult
 from harness.results.cells import cells, pass_hat_k
 from harness.scenario.spec import FAMILIES
 
-# Findings that judge the expectations of a scenario rather than the wire format of a response.
-SCENARIO_CHECK_PREFIXES = ("expect.", "loop.", "provider.", "cassette.")
+# Findings that judge the expectations of a scenario rather than the wire format of a response (BFCL's
+# verdict is accuracy, not wire conformance: the table keeps the two apart).
+SCENARIO_CHECK_PREFIXES = ("expect.", "loop.", "provider.", "cassette.", "bfcl.")
 TABLE_FORMATS = {
     "plain": "simple",
     "markdown": "pipe",

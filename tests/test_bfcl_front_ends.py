@@ -153,7 +153,7 @@ def test_pytest_collects_bfcl_items_under_their_source(pytester: pytest.Pytester
         args = ["--provider", "stub", "--providers-file", "providers.yaml", "--scenarios",
                 "bfcl:simple_python,irrelevance", "--sample", "4", "--stream", "off",
                 "-p", "no:cacheprovider"]
-        result = pytester.runpytest(*args, "-v")
+        result = pytester.runpytest(*args, "-v", "--report-dir", "first")
         result.assert_outcomes(passed=3, failed=1)
         label = f"{scenario_id(wrong.id)}[stub/stubby]"
         assert f"bfcl::{label} FAILED" in result.stdout.str()
@@ -167,7 +167,8 @@ def test_pytest_collects_bfcl_items_under_their_source(pytester: pytest.Pytester
         pytester.runpytest(*args, "-k", "irrelevance").assert_outcomes(
             passed=sum(e.category.name == "irrelevance" for e in entries), deselected=4 - sum(
                 e.category.name == "irrelevance" for e in entries))
-    report = json.loads(sorted((pytester.path / "reports").glob("*.json"))[0].read_text())
+    [path] = (pytester.path / "first").glob("*.json")
+    report = json.loads(path.read_text())
     assert {r["key"]["scenario"] for r in report["runs"]} == {scenario_id(e.id) for e in entries}
 
 

@@ -79,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     for flag in (FLAGS["checks"], FLAGS["exclude_checks"]):
         judge.add_argument(*flag.cli, **flag.argparse_kwargs("cli"))
     # Every command that judges, renders, lists or loads scenarios can name plugin modules.
-    for command in (validate, listing, schema, plugins, report, doctor, judge):
+    for command in (validate, listing, schema, plugins, report, models, doctor, judge):
         command.add_argument(*FLAGS["plugins"].cli, **FLAGS["plugins"].argparse_kwargs("cli"))
     return parser
 
@@ -105,8 +105,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-# Commands that never meet a plugin's extension, so they start without looking for plugins.
-WITHOUT_PLUGINS = ("diff", "models")
+# Commands that never meet a plugin's extension, so they start without looking for plugins (`models`
+# does: a providers file may name a plugin's launcher).
+WITHOUT_PLUGINS = ("diff",)
 
 
 def _dispatch(args: argparse.Namespace) -> int:

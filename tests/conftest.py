@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import harness.pytest_plugin.session  # noqa: F401  (see below)
+from harness.app.plugins import load_builtin_packs
 from harness.testing.stub import StubServer
 
 # pytester's in-process runs remove every module imported during the run when it ends. PyYAML's C
@@ -19,6 +20,10 @@ TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS))
 
 from oracle import oracle  # noqa: E402
+
+# The built-in packs (bfcl) register their source and check when a front-end loads plugins; registered
+# once here, every test sees the same registries whatever ran before it in the same process.
+load_builtin_packs()
 
 SCENARIOS = TESTS / "data" / "scenarios"
 pytest_plugins = ["pytester"]

@@ -7,10 +7,8 @@ stub server plays a provider whose call ids are not OpenAI-shaped, so the plugin
 to say; one scenario's `regex` matcher passes and another's fails.
 
 The first test drives the engine through each front-end with the plugins loaded by `load_plugins`, as
-the front-ends will at start-up. The two `FRONT_END` tests use the command lines as documented
-(`toolcall-harness plugins`, `--checks`/`--exclude-checks`, `--format <reporter>`, `--plugins`); they are
-expected to fail until the front-ends call the plugin loader, and then pass (strict xfail), which tells
-whoever wires them to drop the mark.
+the front-ends do at start-up. The next two use the command lines as documented (`toolcall-harness
+plugins`, `--checks`/`--exclude-checks`, `--format <reporter>`, `--plugins`), in the CLI and under pytest.
 """
 
 from __future__ import annotations
@@ -36,9 +34,6 @@ from harness.testing.stub import StubServer
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "plugin"
 PACKAGE = "toolcall-harness-example"
-FRONT_END = pytest.mark.xfail(
-    strict=True, reason="front-end wiring pending: load_plugins at start-up, plugins command, --checks, "
-    "--exclude-checks, --plugins, --format through the reporter registry")
 
 PLUGIN_SCENARIOS = """\
 scenarios:
@@ -198,7 +193,6 @@ def always(ctx):
 """
 
 
-@FRONT_END
 def test_the_cli_lists_selects_and_renders_plugins(plugin_env: PluginEnv) -> None:
     listing = plugin_env.run("-m", "harness", "plugins", "--format", "json")
     assert listing.returncode == 0, listing.stderr
@@ -237,7 +231,6 @@ def test_the_cli_lists_selects_and_renders_plugins(plugin_env: PluginEnv) -> Non
     assert rendered.returncode == 0 and rendered.stdout.startswith("scenario,provider,model,mode,trial")
 
 
-@FRONT_END
 def test_pytest_selects_checks_and_loads_local_plugins(plugin_env: PluginEnv) -> None:
     (plugin_env.project / "local_checks.py").write_text(LOCAL_PLUGIN)
     args = ["-m", "pytest", "-p", "no:cacheprovider", "-q", "--provider", "stub", "--providers-file",

@@ -9,7 +9,7 @@ import pytest
 
 from harness.cli.main import main
 from harness.core.model import RunKey
-from harness.providers import llama_server as local
+from harness.providers.launchers import llama_server as local
 from harness.providers.registry import load_registry
 from harness.scenario.loader import load_scenarios
 from harness.transport.cassettes import cassette_path

@@ -172,7 +172,7 @@ def test_an_unknown_source_is_a_located_error() -> None:
     with pytest.raises(ConfigError) as caught:
         resolve_scenarios(["yml:scenarios"])
     assert str(caught.value) == ("--scenarios yml:scenarios: unknown scenario source 'yml' — did you mean "
-                                 "'yaml'? (known: yaml); a path containing ':' must exist")
+                                 "'yaml'? (known: bfcl, yaml); a path containing ':' must exist")
 
 
 # ------------------------------------------------------------------------------------------------ loading

@@ -199,7 +199,8 @@ def test_selection_takes_ids_patterns_and_commas_and_exclusion_wins() -> None:
     assert chosen == ["stream.index", "stream.header_repeated", "stream.finish_reason", "sdk.parse",
                       "expect.calls"]
     assert select_checks().everything and all(select_checks().allows(c.id) for c in all_checks())
-    assert len(all_checks()) == len(WIRE_CHECKS) + len(CONVERSATION_CHECKS) == 27
+    # 27 conformance checks and the BFCL pack's bfcl.ast (registered for the session by conftest.py)
+    assert len(all_checks()) == len(WIRE_CHECKS) + len(CONVERSATION_CHECKS) == 28
 
 
 # ---------------------------------------------------------------------------------------------- matchers

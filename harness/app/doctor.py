@@ -2,7 +2,8 @@
 
 Each check prints one line — `ok`, `FAIL` or `warn` — with what it found and, when it fails, the command
 that mends it. The checks go from cheap to dear and stop at the first required failure whose later checks
-depend on it: there is no point starting a server whose binary is missing.
+depend on it: there is no point starting a server whose binary is missing. Every registered launcher
+(plugins' too) gets a line saying whether it can run here (`missing_reason`).
 """
 
 from __future__ import annotations
@@ -93,6 +94,18 @@ def _node() -> Check:
     return Check("node", "ok", f"{version.strip()} at {node}")
 
 
+def _launchers() -> list[Check]:
+    """One line per registered launcher (built-in and from plugins): ready here, or why not and the fix."""
+    from harness.providers.launchers import LAUNCHERS
+
+    checks = []
+    for entry in LAUNCHERS.entries():
+        reason = entry.value.missing_reason()
+        checks.append(Check(f"launcher {entry.id}", "ok" if reason is None else "warn",
+                            f"ready ({entry.package})" if reason is None else f"{reason} ({entry.package})"))
+    return checks
+
+
 def run_checks(models: list[str], *, start: bool = True) -> list[Check]:
     """All checks in order; the server is started (and stopped) only when what it needs is installed."""
     checks = [Check("python", "ok", sys.version.split()[0])] + _installed()
@@ -109,6 +122,7 @@ def run_checks(models: list[str], *, start: bool = True) -> list[Check]:
                 checks.append(Check("server start", "ok", f"{model}: healthy in "
                                     f"{time.monotonic() - started:.1f} s"))
                 checks.append(_completion(url, model))
+    checks += _launchers()
     checks.append(_node())
     return checks
 
@@ -119,8 +133,9 @@ def run_doctor(models: list[str], fmt: str, start: bool) -> int:
     if fmt == "json":
         print(json.dumps([asdict(c) for c in checks], indent=2))
     else:
+        width = max(13, *(len(c.name) for c in checks))
         for check in checks:
-            print(f"{check.status:4}  {check.name:13} {check.detail}")
+            print(f"{check.status:4}  {check.name:{width}} {check.detail}")
             if check.fix and check.status != "ok":
-                print(f"{'':19} fix: {check.fix}")
+                print(f"{'':{width + 6}} fix: {check.fix}")
     return 1 if any(c.status == "FAIL" for c in checks) else 0

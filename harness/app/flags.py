@@ -36,6 +36,9 @@ DEFAULT_SCENARIOS = "scenarios"  # under the working directory (CLI) or the proj
 DEFAULT_CASSETTES = str(RunConfig.cassette_dir)
 DEFAULT_REPORTS = "reports"
 DEFAULT_TABLE_FORMAT = "plain"
+DEFAULT_SAMPLE_SEED = 0
+# The environment variable naming plugin modules (harness.app.plugins reads it; kept here, stdlib-only).
+PLUGINS_ENV = "TOOLCALL_HARNESS_PLUGINS"
 # Options of the pytest plugin are stored under this prefix, so no other plugin's `dest` can clash.
 PYTEST_DEST_PREFIX = "toolcall_"
 
@@ -104,6 +107,12 @@ RUN_FLAGS: tuple[Flag, ...] = (
          path=True, metavar="PATH",
          pytest_help="scenario files or folders (repeatable; default: the ini option toolcall_scenarios, "
          f"'{DEFAULT_SCENARIOS}' in the project folder)"),
+    Flag("sample", ("--sample",), ("--sample",),
+         "run N entries of the scenario sources that sample (bfcl), drawn per category; YAML scenarios "
+         "always run in full", type=int, plan=True, metavar="N"),
+    Flag("sample_seed", ("--sample-seed",), ("--sample-seed",),
+         f"seed of --sample: the same seed draws the same entries (default {DEFAULT_SAMPLE_SEED})", type=int,
+         plan=True, metavar="SEED"),
     Flag("keyword", ("-k",), (), "select scenarios by id, family or tag (pytest -k syntax)", plan=True,
          metavar="EXPRESSION"),
     Flag("stream", ("--stream",), ("--stream",),
@@ -151,9 +160,18 @@ RUN_FLAGS: tuple[Flag, ...] = (
     Flag("max_response_bytes", ("--max-response-bytes",), ("--max-response-bytes",),
          f"a bigger response body is an error of kind too_large (default {RunConfig.max_response_bytes})",
          type=int, metavar="BYTES"),
+    Flag("checks", ("--checks",), ("--checks",),
+         "run only these checks: ids or patterns such as 'tool_call.*' (repeatable, comma-separated; "
+         "`toolcall-harness plugins` lists them)", repeat=True, plan=True, metavar="IDS"),
+    Flag("exclude_checks", ("--exclude-checks",), ("--exclude-checks",),
+         "skip these checks: ids or patterns (repeatable, comma-separated; wins over --checks)",
+         repeat=True, plan=True, metavar="IDS"),
+    Flag("plugins", ("--plugins",), ("--plugins",),
+         f"plugin module or .py file to load first (repeatable, comma-separated; also ${PLUGINS_ENV})",
+         repeat=True, metavar="MODULE"),
     Flag("format", ("--format",), (),
-         f"table format: {DEFAULT_TABLE_FORMAT} (default), github, markdown, html, grid",
-         metavar="FORMAT"),
+         f"report format: {DEFAULT_TABLE_FORMAT} (default), github, markdown, grid, rst, json, html, or a "
+         "plugin's reporter", metavar="FORMAT"),
 )
 FLAGS: dict[str, Flag] = {flag.field: flag for flag in RUN_FLAGS}
 

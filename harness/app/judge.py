@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from harness.clients.driver import parse_client_ids
+from harness.conformance.check_registry import CheckSelection, select_checks
 from harness.conformance.wire import Assessment, assess
 from harness.core.errors import HarnessError
 from harness.core.files import InputTooLarge, read_text
@@ -203,28 +204,31 @@ def verdict(recorded: Recorded, assessment: Assessment) -> dict[str, Any]:
     }
 
 
-def judge_paths(paths: list[str], clients: Sequence[str] = ()) -> list[dict[str, Any]]:
+def judge_paths(
+    paths: list[str], clients: Sequence[str] = (), checks: CheckSelection | None = None
+) -> list[dict[str, Any]]:
     """Judge every exchange in the given files; raises `JudgeInputError` before judging any bad input.
 
     With `clients`, each verdict also holds what those client libraries made of the same bytes
-    (`"clients"`: one entry per client, see `judge_clients.check_data`).
+    (`"clients"`: one entry per client, see `judge_clients.check_data`); `checks` (from `select_checks`)
+    limits the wire checks, as `--checks` does for a run.
     """
-    verdicts, _ = judge_with_clients(paths, clients)
+    verdicts, _ = judge_with_clients(paths, clients, checks)
     return verdicts
 
 
-def judge_with_clients(paths: list[str], clients: Sequence[str] = ()
+def judge_with_clients(paths: list[str], clients: Sequence[str] = (), checks: CheckSelection | None = None
                        ) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """The verdicts and the versions of the clients that judged them (empty without clients)."""
     recorded = [item for path in expand(paths) for item in load(path)]
-    assessed = [(r, assess(r.request, r.status, r.text, stream=r.stream)) for r in recorded]
+    assessed = [(r, assess(r.request, r.status, r.text, stream=r.stream, checks=checks)) for r in recorded]
     verdicts = [verdict(r, a) for r, a in assessed]
     if not clients:
         return verdicts, {}
     from harness.app.judge_clients import check_clients, check_data
 
-    versions, checks = check_clients(clients, assessed)
-    for data, per_client in zip(verdicts, checks, strict=True):
+    versions, client_checks = check_clients(clients, assessed)
+    for data, per_client in zip(verdicts, client_checks, strict=True):
         data["clients"] = [check_data(c) for c in per_client]
     return verdicts, versions
 
@@ -254,19 +258,27 @@ def render_text(verdicts: list[dict[str, Any]], versions: dict[str, str] | None 
     return "\n\n".join(blocks) + "\n\n" + "\n".join(tail)
 
 
-def run_judge(paths: list[str], fmt: str, clients: str | None = None) -> int:
+def run_judge(
+    paths: list[str],
+    fmt: str,
+    clients: str | None = None,
+    checks: Sequence[str] = (),
+    exclude_checks: Sequence[str] = (),
+) -> int:
     """The CLI's `judge` command: 0 all conforming (and every client compatible), 1 any nonconforming,
     error or incompatible client (`rejects`, `mismatch`, or a client the harness could not drive), 2 bad
-    input or a client that cannot run here."""
+    input, an unknown check id, or a client that cannot run here."""
     if fmt not in ("json", "text"):
         print(f"judge: unknown format {fmt!r}; expected 'json' or 'text'", file=sys.stderr)
         return 2
     if not paths:
         print("judge: give at least one exchange file (.json) or cassette (.yaml)", file=sys.stderr)
         return 2
+    selection = select_checks(checks, exclude_checks)
     try:
         client_ids = parse_client_ids(clients) if clients is not None else []
-        verdicts, versions = judge_with_clients(paths, client_ids)
+        only = None if selection.everything else selection
+        verdicts, versions = judge_with_clients(paths, client_ids, only)
     except HarnessError as exc:  # bad input, an unknown client id, or a client that cannot run here
         print(f"judge: {exc}", file=sys.stderr)
         return 2

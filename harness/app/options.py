@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from harness.app.flags import (
     DEFAULT_CASSETTES,
     DEFAULT_REPORTS,
+    DEFAULT_SAMPLE_SEED,
     DEFAULT_SCENARIOS,
     DEFAULT_STREAM,
     DEFAULT_TABLE_FORMAT,
@@ -31,9 +32,11 @@ from harness.app.flags import (
     FrontEnd,
     StreamChoice,
 )
+from harness.conformance.check_registry import CheckSelection
 from harness.core.errors import ConfigError
 from harness.core.model import RunKey
 from harness.engine.config import RunConfig
+from harness.scenario.sources import YAML_SOURCE, split_spec
 from harness.transport.record_modes import RecordModeName
 from harness.transport.retry import RetryPolicy
 
@@ -48,7 +51,9 @@ class RunOptions(BaseModel):
     base_url: str | None = None
     api_key_env: str | None = None
     providers_file: str | None = None
-    scenarios: list[str] = []  # empty: the front-end's default folder
+    scenarios: list[str] = []  # YAML paths and `ID:ARGUMENT` source values; empty: the default folder
+    sample: int | None = None  # entries drawn by the sources that sample (bfcl); None: all
+    sample_seed: int = DEFAULT_SAMPLE_SEED
     keyword: str | None = None
     stream: StreamChoice = DEFAULT_STREAM
     trials: int = RunConfig.trials
@@ -64,7 +69,10 @@ class RunOptions(BaseModel):
     clients: list[str] = []  # client library ids (`--clients`); empty: no client checks, no Node needed
     run_timeout: float | None = None
     max_response_bytes: int = RunConfig.max_response_bytes
-    format: str = DEFAULT_TABLE_FORMAT
+    checks: list[str] = []  # check ids or patterns to run (none: all); validated by `select_checks`
+    exclude_checks: list[str] = []
+    plugins: list[str] = []  # modules loaded before anything that names a plugin's extension is checked
+    format: str = DEFAULT_TABLE_FORMAT  # a reporter id, validated against the registry by the session
 
     @field_validator("clients", mode="before")
     @classmethod
@@ -76,10 +84,10 @@ class RunOptions(BaseModel):
             return client_ids(value)
         return value
 
-    @field_validator("trials", "concurrency", "retries", "max_response_bytes")
+    @field_validator("trials", "concurrency", "retries", "max_response_bytes", "sample")
     @classmethod
-    def _at_least_one(cls, value: int) -> int:
-        if value < 1:
+    def _at_least_one(cls, value: int | None) -> int | None:
+        if value is not None and value < 1:
             raise ValueError(f"must be at least 1, got {value}")
         return value
 
@@ -122,16 +130,22 @@ class RunOptions(BaseModel):
         CLI's base is the working directory as `Path()`, so its paths stay relative, printed and saved
         (cassette paths in reports, scenario files in journals) as before.
         """
-        scenarios = [Path(p) for p in self.scenarios] or default_scenarios or [base / DEFAULT_SCENARIOS]
+        yaml = [p for p in self.scenarios if split_spec(p)[0] == YAML_SOURCE]
+        sources = [p for p in self.scenarios if split_spec(p)[0] != YAML_SOURCE]
+        if self.scenarios:
+            scenarios = [Path(p) for p in yaml]
+        else:
+            scenarios = default_scenarios or [base / DEFAULT_SCENARIOS]
         return Locations(
             scenarios=scenarios,
             cassette_dir=Path(self.cassette_dir) if self.cassette_dir else base / DEFAULT_CASSETTES,
             report_dir=Path(self.report_dir) if self.report_dir else base / DEFAULT_REPORTS,
+            sources=sources,
         )
 
     def run_config(self, record_mode: RecordModeName | None, cassette_dir: Path,
                    command_for: Callable[[RunKey, str | None], str] | None = None,
-                   concurrency: int | None = None) -> RunConfig:
+                   concurrency: int | None = None, checks: CheckSelection | None = None) -> RunConfig:
         """The engine's view of these options, once the record policy and the locations are decided."""
         return RunConfig(
             modes=STREAM_CHOICES[self.stream],
@@ -145,14 +159,21 @@ class RunOptions(BaseModel):
             run_timeout=self.run_timeout,
             max_response_bytes=self.max_response_bytes,
             command_for=command_for,
+            checks=None if checks is None or checks.everything else checks,
         )
 
 
 @dataclass(frozen=True)
 class Locations:
-    scenarios: list[Path]
+    scenarios: list[Path]  # YAML files and folders
     cassette_dir: Path
     report_dir: Path
+    sources: list[str] = field(default_factory=list)  # `ID:ARGUMENT` values of registered sources
+
+    @property
+    def specs(self) -> list[str]:
+        """What `resolve_scenarios` reads: the YAML paths, then the source values."""
+        return [str(p) for p in self.scenarios] + self.sources
 
 
 class OptionsError(ConfigError):
@@ -237,7 +258,8 @@ def _check_trusted(journaled: RunOptions, given: dict[str, Any], journal: Path, 
 def _rebased(options: RunOptions, cwd: Path) -> RunOptions:
     """Relative plan paths, absent ones included, made absolute under the run's original directory."""
     update: dict[str, Any] = {
-        "scenarios": [str(cwd / p) for p in options.scenarios or [DEFAULT_SCENARIOS]],
+        "scenarios": [str(cwd / p) if split_spec(p)[0] == YAML_SOURCE else p
+                      for p in options.scenarios or [DEFAULT_SCENARIOS]],
         "cassette_dir": str(cwd / (options.cassette_dir or DEFAULT_CASSETTES)),
     }
     if options.providers_file is not None:

@@ -29,10 +29,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from harness.app.flags import PLUGINS_ENV
 from harness.core.errors import ConfigError
 from harness.core.registry import Entry, loading
 
-PLUGINS_ENV = "TOOLCALL_HARNESS_PLUGINS"
 LISTING_VERSION = 1
 
 
@@ -50,10 +50,21 @@ class ExtensionPoint:
     entries: Callable[[], list[Entry[Any]]] | None  # imports the registry and its built-ins; None: reserved
 
 
+# Scenario packs shipped with the harness. Each registers its extensions like a plugin (`register()`,
+# idempotent) whenever plugins load; registering imports only the registries, never a pack's data.
+BUILTIN_PACKS = ("harness.packs.bfcl.pack",)
+
+
+def load_builtin_packs() -> None:
+    for name in BUILTIN_PACKS:
+        importlib.import_module(name).register()
+
+
 def _checks() -> list[Entry[Any]]:
     from harness.conformance.check_registry import CONVERSATION_CHECKS, WIRE_CHECKS, load_builtin_checks
 
     load_builtin_checks()
+    load_builtin_packs()
     return WIRE_CHECKS.entries() + CONVERSATION_CHECKS.entries()  # in the order they run
 
 
@@ -86,6 +97,7 @@ def _clients() -> list[Entry[Any]]:
 def _sources() -> list[Entry[Any]]:
     from harness.scenario.sources import SCENARIO_SOURCES
 
+    load_builtin_packs()
     return SCENARIO_SOURCES.entries()
 
 

@@ -42,9 +42,9 @@ def decide_record_mode(
 
 def _why_offline(target: Target) -> str | None:
     if target.launcher:
-        from harness.providers.llama_server import missing_reason
+        from harness.providers.launchers import launcher_class
 
-        return missing_reason()
+        return launcher_class(target.launcher).missing_reason()
     return target.missing_key()
 
 

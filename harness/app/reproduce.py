@@ -2,15 +2,15 @@
 
 Shown under every failure and in every missing-cassette skip (with `--record-mode once`, the command
 that records it). It carries the options that decide what the run is — target, scenario, mode, trial,
-registry, scenario and cassette locations, record mode — and only those the user gave, so it reads
-like the command they typed.
+registry, scenario sources and sample, cassette location, record mode, plugins and check selection —
+and only those the user gave, so it reads like the command they typed.
 """
 
 from __future__ import annotations
 
 import shlex
 
-from harness.app.flags import FLAGS, FrontEnd
+from harness.app.flags import DEFAULT_SAMPLE_SEED, FLAGS, FrontEnd
 from harness.app.options import RunOptions
 from harness.core.model import RunKey
 
@@ -49,6 +49,13 @@ def reproduce_command(
         parts += ["-k", key.scenario, "--stream", "on" if key.mode == "stream" else "off"]
     for path in options.scenarios:
         parts += [flag("scenarios"), path]
+    if options.sample is not None:  # the sample decides which entries exist, hence the item
+        parts += [flag("sample"), str(options.sample)]
+        if options.sample_seed != DEFAULT_SAMPLE_SEED:
+            parts += [flag("sample_seed"), str(options.sample_seed)]
+    for field in ("plugins", "checks", "exclude_checks"):  # they decide the verdict
+        for value in getattr(options, field):
+            parts += [flag(field), value]
     if options.cassette_dir:
         parts += [flag("cassette_dir"), options.cassette_dir]
     if key.trial > 1:

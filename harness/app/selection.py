@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from harness.app.options import RunOptions
+from harness.app.options import Locations, RunOptions
 from harness.core.errors import ConfigError
 from harness.providers.registry import Target, load_registry, select_targets
-from harness.scenario.loader import load_scenarios
 from harness.scenario.selection import select_scenarios
+from harness.scenario.sources import Sample, resolve_sources
 from harness.scenario.spec import ResolvedScenario
 
 
@@ -19,9 +17,12 @@ def targets_of(options: RunOptions) -> list[Target]:
                           base_url=options.base_url, api_key_env=options.api_key_env)
 
 
-def scenarios_of(options: RunOptions, paths: list[Path]) -> list[ResolvedScenario]:
-    """The scenarios under `paths` that `-k` selects; none at all is a usage error, not an empty table."""
-    scenarios = select_scenarios(load_scenarios(paths), options.keyword)
-    if not scenarios:
+def scenarios_of(options: RunOptions, locations: Locations) -> dict[str, list[ResolvedScenario]]:
+    """The scenarios each source gives (YAML files under `yaml`, `bfcl:...` values under `bfcl`), sampled
+    by the sources that sample, then narrowed by `-k`; none at all is a usage error, not an empty table."""
+    sample = Sample(options.sample, options.sample_seed) if options.sample is not None else None
+    by_source = resolve_sources(locations.specs, sample=sample)
+    selected = {source: select_scenarios(found, options.keyword) for source, found in by_source.items()}
+    if not any(selected.values()):
         raise ConfigError(f"no scenario matches -k {options.keyword!r}")
-    return scenarios
+    return selected

@@ -10,17 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.app.flags import FrontEnd
+from harness.app.flags import FLAGS, FrontEnd
 from harness.app.options import Locations, RunOptions
 from harness.app.record_policy import RecordDecision, decide_record_mode
 from harness.app.reproduce import reproduce_command
 from harness.app.run_clients import RunClients
 from harness.app.selection import scenarios_of, targets_of
+from harness.conformance.check_registry import select_checks
 from harness.core.errors import ConfigError
 from harness.core.model import RunKey
 from harness.engine.config import RunConfig
 from harness.engine.plan import PlannedRun, plan
 from harness.providers.registry import Target
+from harness.reporting.reporters import REPORTERS
 from harness.scenario.spec import ResolvedScenario
 
 
@@ -34,6 +36,8 @@ class RunSession:
     decision: RecordDecision
     config: RunConfig
     runs: list[PlannedRun]
+    # The source each scenario id came from (`yaml`, `bfcl`, ...): pytest collects each source apart.
+    origins: dict[str, str] = field(default_factory=dict)
     # pytest node ids by run key, filled at collection: the reproduce command names the item.
     nodeids: dict[RunKey, str] = field(default_factory=dict)
 
@@ -49,19 +53,30 @@ class RunSession:
         """Decide everything; the first problem found is a `HarnessError` with one located sentence.
 
         `base` is where absent paths go (see `RunOptions.locations`); pytest runs one item at a time,
-        so it passes `concurrency=1`.
+        so it passes `concurrency=1`. Call it after the plugins are loaded: the check ids, the report
+        format and the scenario sources named in the options may be theirs.
         """
+        def spelt(name: str) -> str:
+            return FLAGS[name].spelling(front_end)
+
+        if front_end == "cli":  # the plugin prints the plain table in pytest's summary
+            REPORTERS.get(options.format, where=spelt("format"))
+        checks = select_checks(options.checks, options.exclude_checks, include_option=spelt("checks"),
+                               exclude_option=spelt("exclude_checks"))
         targets = targets_of(options)
         locations = options.locations(base, default_scenarios)
         folders = (("--report-dir", locations.report_dir), ("--cassette-dir", locations.cassette_dir))
         for flag, folder in folders:
             if folder.exists() and not folder.is_dir():
                 raise ConfigError(f"{flag} {folder} is a file, not a folder")
-        scenarios = scenarios_of(options, locations.scenarios)
+        by_source = scenarios_of(options, locations)
+        scenarios = [rs for found in by_source.values() for rs in found]
         decision = decide_record_mode(targets, options.record_mode, front_end)
-        config = options.run_config(decision.mode, locations.cassette_dir, concurrency=concurrency)
+        config = options.run_config(decision.mode, locations.cassette_dir, concurrency=concurrency,
+                                    checks=checks)
         session = cls(options, front_end, targets, scenarios, locations, decision, config,
-                      plan(scenarios, targets, config))
+                      plan(scenarios, targets, config),
+                      origins={rs.id: source for source, found in by_source.items() for rs in found})
         config.command_for = session.reproduce
         config.after_turn = RunClients.for_run(options.clients)  # last: it starts the clients once
         return session

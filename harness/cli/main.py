@@ -13,7 +13,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from harness.app.flags import DEFAULT_SCENARIOS, RUN_FLAGS
+from harness.app.flags import DEFAULT_SCENARIOS, FLAGS, RUN_FLAGS
 from harness.app.output import quiet_stdout, redacted_output
 from harness.core.errors import HarnessError
 
@@ -39,14 +39,18 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("paths", nargs="*", default=[DEFAULT_SCENARIOS])
     listing.add_argument("--format", choices=["text", "json"], default="text")
 
-    sub.add_parser("schema", help="print the JSON Schema of the scenario format")
+    schema = sub.add_parser("schema", help="print the JSON Schema of the scenario format")
+
+    plugins = sub.add_parser("plugins", help="list every check, matcher, reporter, launcher and scenario "
+                             "source, built-in and from plugins, with its package")
+    plugins.add_argument("--format", choices=["text", "json"], default="text")
 
     report = sub.add_parser("report", help="re-render a saved report offline, or merge shards into one")
     report.add_argument("report", nargs="?")
     report.add_argument(
         "--format",
-        help="plain (default), github, markdown, grid, json, or html (one self-contained page); "
-        "json by default with --merge",
+        help="plain (default), github, markdown, grid, rst, json, html (one self-contained page), or a "
+        "plugin's reporter; json by default with --merge",
     )
     report.add_argument("--merge", nargs="+", metavar="SHARD", help="merge these reports (later shards win)")
     report.add_argument("-o", "--output", help="write to this file instead of stdout")
@@ -80,11 +84,16 @@ def _parser() -> argparse.ArgumentParser:
     judge.add_argument("--clients", metavar="IDS",
                        help="also replay each exchange to these client libraries, comma-separated: "
                        "python-openai, node-openai, node-ai-sdk (see docs/clients.md)")
+    for flag in (FLAGS["checks"], FLAGS["exclude_checks"]):
+        judge.add_argument(*flag.cli, **flag.argparse_kwargs("cli"))
 
     clients = sub.add_parser("clients", help="the client libraries of --clients")
     clients_sub = clients.add_subparsers(dest="clients_command", required=True)
     install = clients_sub.add_parser("install", help="install the Node clients (npm ci from the lockfile)")
     install.add_argument("--force", action="store_true", help="reinstall even when installed")
+    # Every command that judges, renders, lists or loads scenarios can name plugin modules.
+    for command in (validate, listing, schema, plugins, report, models, doctor, judge):
+        command.add_argument(*FLAGS["plugins"].cli, **FLAGS["plugins"].argparse_kwargs("cli"))
     return parser
 
 
@@ -118,7 +127,21 @@ def _main(args: argparse.Namespace) -> int:
         return 2
 
 
+# Commands that never meet a plugin's extension, so they start without looking for plugins (`models`
+# does: a providers file may name a plugin's launcher).
+WITHOUT_PLUGINS = ("diff", "clients")
+
+
 def _dispatch(args: argparse.Namespace) -> int:
+    if args.command not in WITHOUT_PLUGINS:
+        from harness.app.plugins import load_plugins
+
+        load_plugins(args.plugins)  # once, before any option that names a plugin's extension is checked
+    if args.command == "plugins":
+        from harness.app.plugins import render_plugins
+
+        print(render_plugins(args.format))
+        return 0
     if args.command == "run":
         from harness.cli.run import run_command
 
@@ -134,7 +157,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "judge":
         from harness.app.judge import run_judge
 
-        return run_judge(args.files, args.format, args.clients)
+        return run_judge(args.files, args.format, args.clients, args.checks, args.exclude_checks)
     if args.command == "clients":
         from harness.clients.installer import main as install_clients
 

@@ -10,7 +10,6 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 from harness.core.errors import ConfigError
 
@@ -54,35 +53,25 @@ def schema(args: argparse.Namespace) -> int:
 
 
 def report(args: argparse.Namespace) -> int:
+    from harness.reporting.reporters import REPORTERS, render_report, write_rendered
     from harness.results.store import merge_reports, read_report
 
     if (args.report is None) == (args.merge is None):
         raise ConfigError("give either one REPORT to render or --merge SHARD [SHARD ...]")
+    fmt = args.format or ("json" if args.merge else "plain")
+    REPORTERS.get(fmt, where="--format")  # before any report is read: a typo costs nothing
     if args.merge:
         merged, replaced = merge_reports(read_report(path) for path in args.merge)
         for run in replaced:
             print(f"merge: {run.key.label} is in more than one shard: the later one wins", file=sys.stderr)
     else:
         merged = read_report(args.report)
-    fmt = args.format or ("json" if args.merge else "plain")
     if args.by_model or args.reference:
         from harness.reporting.vendor_view import by_model_text
 
-        text = by_model_text(merged, fmt, args.reference, by_model=args.by_model)
-    elif fmt == "json":
-        text = merged.model_dump_json(indent=1)
-    elif fmt == "html":
-        from harness.reporting.html import render_html
-
-        text = render_html(merged)
+        write_rendered(by_model_text(merged, fmt, args.reference, by_model=args.by_model), args.output)
     else:
-        from harness.reporting.table import render_table
-
-        text = render_table(merged, fmt)
-    if args.output:
-        Path(args.output).write_text(text + "\n", encoding="utf-8")
-    else:
-        print(text)
+        write_rendered(render_report(merged, fmt), args.output)
     return 0
 
 

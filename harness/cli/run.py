@@ -17,6 +17,7 @@ from pathlib import Path
 import harness
 from harness.app.flags import given
 from harness.app.options import RunOptions, parse_options, resumed
+from harness.app.plugins import load_plugins
 from harness.app.record_policy import ensure_replayable
 from harness.app.report import Results, build_report, save_report
 from harness.app.session import RunSession
@@ -25,7 +26,7 @@ from harness.core.model import RunKey, RunResult
 from harness.engine.engine import Engine
 from harness.engine.plan import PlannedRun
 from harness.providers.registry import target_infos
-from harness.reporting.table import render_table
+from harness.reporting.reporters import render_report, write_rendered
 from harness.reporting.text import describe_failure, mode_mismatch_lines
 from harness.results import journal
 from harness.results.store import outcome_counts
@@ -41,9 +42,10 @@ def run_command(args: argparse.Namespace) -> int:
             print(f"note: {note}", file=sys.stderr)
         journaled, cwd = previous.header.options, Path(previous.header.cwd)
         options = resumed(journaled, given(vars(args)), previous.path, cwd)
+        load_plugins(options.plugins)  # the journaled run's plugins, when the command names none
     session = RunSession.prepare(options, "cli", Path())
     ensure_replayable(session.decision, session.runs, session.config.cassette_dir)
-    files = journal.digests(sorted({Path(s.file) for s in session.scenarios}))
+    files = journal.digests(sorted({Path(s.file) for s in session.scenarios}))  # a source's data file too
     done = _already_done(previous, session.runs, files) if previous else {}
     todo = [r for r in session.runs if r.key not in done]
 
@@ -101,7 +103,7 @@ def _summary(session: RunSession, results: list[RunResult], journal_path: Path, 
     failures = [r for r in results if r.outcome in ("fail", "error")]
     for result in failures:
         print(describe_failure(result))
-    print(render_table(report, session.options.format))
+    write_rendered(render_report(report, session.options.format))
     for line in mode_mismatch_lines(report):
         print(line)
     counts = outcome_counts(results)

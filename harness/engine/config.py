@@ -16,6 +16,7 @@ from harness.core.limits import DEFAULT_MAX_RESPONSE_BYTES
 from harness.transport.retry import RetryPolicy
 
 if TYPE_CHECKING:
+    from harness.conformance.check_registry import CheckSelection
     from harness.conformance.wire import Assessment
     from harness.core.model import Mode, RunKey, Turn
     from harness.transport.record_modes import RecordModeName
@@ -49,6 +50,7 @@ class RunConfig:
     deadline: float | None = None  # seconds from the first run; later runs are skipped, never started
     run_timeout: float | None = None  # seconds per run, all its requests and retries together
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES  # a bigger body is an error of kind too_large
+    checks: CheckSelection | None = None  # the wire and conversation checks that run; None: every one
     # Builds the command that reproduces (or records) one run, in the front-end's own words.
     command_for: Callable[[RunKey, str | None], str] | None = None
     after_turn: TurnHook | None = None  # the engine closes it when it closes

@@ -12,6 +12,7 @@ from typing import Any
 
 import openai
 
+from harness.conformance.check_registry import CheckSelection
 from harness.conformance.expectations import Conversation, evaluate
 from harness.conformance.wire import assess
 from harness.core.model import ErrorInfo, Finding, Mode, Provenance, Reply, RunKey, RunResult, Turn
@@ -74,9 +75,13 @@ def converse(
     on_retry: Callable[[int, str], None] | None = None,
     after_turn: TurnHook | None = None,
     limits: RequestLimits | None = None,
+    checks: CheckSelection | None = None,
 ) -> RunResult:
     """Hold the conversation and judge it; `on_retry(turn, note)` hears each retry as it is decided,
-    `after_turn` sees each judged turn and may add findings to it (`run --clients`)."""
+    `after_turn` sees each judged turn and may add findings to it (`run --clients`).
+
+    `checks` (from `select_checks`) limits the wire and conversation checks; None runs every one.
+    """
     sim = ToolSimulator(rs)
     messages = [dict(m) for m in rs.scenario.messages]
     turns: list[Turn] = []
@@ -94,7 +99,7 @@ def converse(
         heard = (lambda note, n=number: on_retry(n, note)) if on_retry else None
         sent = send(client, body, policy, redact, how, heard, limits)
         judged = (
-            assess(body, sent.status, sent.text or "", stream=key.mode == "stream")
+            assess(body, sent.status, sent.text or "", stream=key.mode == "stream", checks=checks)
             if sent.error is None
             else None
         )
@@ -130,7 +135,7 @@ def converse(
         for call in reply.tool_calls:
             output = sim.execute(call, number)
             messages.append({"role": "tool", "tool_call_id": call.id or "", "content": output})
-    findings += evaluate(rs.scenario.expect, Conversation(replies, sim, final, hit_max))
+    findings += evaluate(rs.scenario.expect, Conversation(replies, sim, final, hit_max), checks)
     return _judged(rs, key, turns, findings, final)
 
 

@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import httpx2
 import openai
@@ -38,6 +37,7 @@ from harness.engine.events import (
 )
 from harness.engine.plan import PlannedRun
 from harness.engine.usage import count_usage
+from harness.providers.launchers import Launcher, LauncherError, launcher_class
 from harness.providers.registry import Target
 from harness.transport.bounds import Bound, bounded, bounded_pool
 from harness.transport.cassettes import (
@@ -62,7 +62,7 @@ class Engine:
         self.events = Events()
         self._pools: dict[str, httpx2.HTTPTransport] = {}
         self._lock = threading.Lock()
-        self._local: Any = None
+        self._launchers: dict[str, Launcher] = {}  # one per launcher id, created on first use
         self._started: float | None = None  # the deadline's clock: from run_all, or from the first run
         # Runs skipped because the deadline passed: never started, so a resumed run does them.
         self.deadline_skipped: set[RunKey] = set()
@@ -77,8 +77,8 @@ class Engine:
     def close(self) -> None:
         for pool in self._pools.values():
             pool.close()
-        if self._local is not None:
-            self._local.close()
+        for launcher in self._launchers.values():
+            launcher.close()
         if self.config.after_turn is not None:
             self.config.after_turn.close()
 
@@ -101,13 +101,14 @@ class Engine:
             return target.base_url
         if not live:
             return REPLAY_BASE_URL
-        with self._lock:
-            if self._local is None:
-                from harness.providers.llama_server import LocalServers
+        return self._launcher(target.launcher).base_url(target.model)
 
-                self._local = LocalServers()
-        url: str = self._local.base_url(target.model)
-        return url
+    def _launcher(self, launcher_id: str) -> Launcher:
+        """The run's launcher of this id (`launcher:` in the providers file), created once."""
+        with self._lock:
+            if launcher_id not in self._launchers:
+                self._launchers[launcher_id] = launcher_class(launcher_id)()
+            return self._launchers[launcher_id]
 
     # ------------------------------------------------------------------------------- local servers
 
@@ -118,14 +119,12 @@ class Engine:
         """
         if self.config.record_mode == "none":
             return {}
-        from harness.providers.llama_server import LocalServerError
-
         for target in targets:
             if target.launcher is None or target.label in self.environment_failures:
                 continue
             try:
                 self._base_url(target, live=True)
-            except LocalServerError as exc:
+            except LauncherError as exc:
                 self._environment_failed(target, str(exc), during_run=False)
         return dict(self.environment_failures)
 
@@ -142,9 +141,10 @@ class Engine:
         """The failure of the target's local server, if it could not start or has died."""
         if target.label in self.environment_failures:
             return self.environment_failures[target.label]
-        if target.launcher is None or self._local is None:
+        launcher = self._launchers.get(target.launcher) if target.launcher is not None else None
+        if launcher is None:
             return None
-        failure = self._local.died(target.model, grace)
+        failure = launcher.died(target.model, grace)
         if failure is None:
             return None
         return self._environment_failed(target, str(failure), during_run=True)
@@ -225,7 +225,7 @@ class Engine:
         try:
             with bounded(*self._bounds()):
                 result = converse(rs, target, key, client, transport, cfg.retry, self.redact, retried,
-                                  cfg.after_turn, limits)
+                                  cfg.after_turn, limits, cfg.checks)
         finally:
             http.close()
             if transport is not None and cfg.record_mode != "none":

@@ -61,6 +61,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[STATE] = state
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         config.args = [str(p) for p in state.scenario_paths]
+    else:
+        config.args = state.take_source_args(config.args, config.invocation_params.dir)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
@@ -73,6 +75,19 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     if state is None or file_path.resolve() not in state.files:
         return None
     return ScenarioFile.from_parent(parent, path=file_path)
+
+
+@pytest.hookimpl(tryfirst=True)  # before -k, --deselect and --lf filter the items
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+                                  ) -> None:
+    """Collect the scenarios no file holds (`--scenarios bfcl:...`): one collector per source, named after
+    it, so `-k`, `--lf`, xdist and the reproduce command (`pytest 'bfcl::ITEM'`) work as for files."""
+    state = _session(config)
+    if state is None:
+        return
+    for source in state.source_runs:
+        if state.source_wants(source):
+            items.extend(session.genitems(SourceCollector.from_parent(session, name=source, nodeid=source)))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -103,6 +118,19 @@ class ScenarioFile(pytest.File):
             nodeid = f"{self.nodeid}::{planned.key.label}"
             state.name_item(planned.key, f"{here}::{planned.key.label}")
             yield ScenarioItem.from_parent(self, name=planned.key.label, nodeid=nodeid, planned=planned)
+
+
+class SourceCollector(pytest.Collector):
+    """The items of one scenario source other than YAML files, e.g. `bfcl`; its node id is the source id."""
+
+    def collect(self) -> Any:
+        state = _session(self.config)
+        assert state is not None
+        for planned in state.source_runs[self.name]:
+            if state.source_wants(self.name, planned.key.label):
+                nodeid = f"{self.nodeid}::{planned.key.label}"
+                state.name_item(planned.key, nodeid)  # a node id pytest accepts back on its command line
+                yield ScenarioItem.from_parent(self, name=planned.key.label, nodeid=nodeid, planned=planned)
 
 
 def _relative(path: Path, start: Path) -> str:
@@ -153,7 +181,9 @@ class ScenarioItem(pytest.Item):
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, self.planned.scenario.line - 1, self.name
+        source = Path(self.planned.scenario.file)  # for a source's item: its data file, if it has one
+        path = self.path if isinstance(self.parent, ScenarioFile) or not source.is_file() else source
+        return path, self.planned.scenario.line - 1, self.name
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

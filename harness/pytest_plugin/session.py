@@ -14,6 +14,7 @@ import pytest
 
 from harness.app.flags import given
 from harness.app.options import parse_options
+from harness.app.plugins import load_plugins
 from harness.app.report import Results, build_report, save_report
 from harness.app.session import RunSession
 from harness.core.model import Report, RunKey, RunResult
@@ -23,6 +24,7 @@ from harness.engine.plan import PlannedRun
 from harness.reporting.table import render_table
 from harness.reporting.text import mode_mismatch_lines
 from harness.scenario.loader import yaml_files
+from harness.scenario.sources import YAML_SOURCE
 
 
 def project_folder(config: pytest.Config) -> Path:
@@ -42,11 +44,22 @@ def project_folder(config: pytest.Config) -> Path:
 class PluginSession:
     def __init__(self, config: pytest.Config) -> None:
         options = parse_options(given(vars(config.option), "pytest"), "pytest")
+        load_plugins(options.plugins)  # before anything names a plugin's check, source or launcher
         base = project_folder(config)
         default = [base / config.getini("toolcall_scenarios")]
         self.prepared = RunSession.prepare(options, "pytest", base, default, concurrency=1)
         self.scenario_paths = [p.resolve() for p in self.prepared.locations.scenarios]
-        self.files = {p.resolve() for p in yaml_files(self.scenario_paths)}
+        self.files = {p.resolve() for p in yaml_files(self.scenario_paths)} if self.scenario_paths else set()
+        # Runs of scenarios from other sources (`--scenarios bfcl:...`), by source id: no file holds them,
+        # so each source gets a collector of its own (see `SourceCollector`).
+        self.source_runs: dict[str, list[PlannedRun]] = {}
+        for run in self.prepared.runs:
+            origin = self.prepared.origins.get(run.scenario.id, YAML_SOURCE)
+            if origin != YAML_SOURCE:
+                self.source_runs.setdefault(origin, []).append(run)
+        # Command-line arguments naming a source's collector or items (`bfcl`, `bfcl::ITEM`); None when
+        # no path was given, so every source is collected, as the scenario folder is.
+        self.source_args: list[str] | None = None
         self.results = Results()
         self.report: Report | None = None
         self.report_path: Path | None = None
@@ -72,9 +85,28 @@ class PluginSession:
         return f"toolcall-harness: {len(prepared.scenarios)} scenario(s) on {models}; {prepared.decision.how}"
 
     def runs_in(self, path: Path) -> list[PlannedRun]:
-        """The planned runs of the scenarios in one file, in plan order."""
+        """The planned runs of the YAML scenarios in one file, in plan order."""
         path = path.resolve()
-        return [r for r in self.prepared.runs if Path(r.scenario.file).resolve() == path]
+        origins = self.prepared.origins
+        return [r for r in self.prepared.runs if origins.get(r.scenario.id, YAML_SOURCE) == YAML_SOURCE
+                and Path(r.scenario.file).resolve() == path]
+
+    def take_source_args(self, args: list[str], here: Path) -> list[str]:
+        """The arguments left for pytest once those naming a source's items are taken: `bfcl` or
+        `bfcl::bfcl_simple_python_3[...]` is no path, and pytest would stop with "file not found"."""
+        self.source_args = [a for a in args if a.split("::")[0] in self.source_runs
+                            and not (here / a.split("::")[0]).exists()]
+        return [a for a in args if a not in self.source_args]
+
+    def source_wants(self, source: str, name: str | None = None) -> bool:
+        """Whether the command line asks for this source's items (for one item, by its name)."""
+        if self.source_args is None:
+            return True
+        for arg in self.source_args:
+            head, *rest = arg.split("::")
+            if head == source and (name is None or not rest or rest[0] in (name, name.split("[")[0])):
+                return True
+        return False
 
     def name_item(self, key: RunKey, nodeid: str) -> None:
         """The item of a run, so that its reproduce command can name it."""

@@ -22,9 +22,9 @@ from harness.reporting.clients import ClientsCell, clients_cell, used_clients, v
 from harness.results.cells import cells, pass_hat_k
 from harness.scenario.spec import FAMILIES
 
-# Findings that judge the expectations of a scenario (or a client library's reading, `run --clients`)
-# rather than the wire format of a response.
-SCENARIO_CHECK_PREFIXES = ("expect.", "loop.", "provider.", "cassette.", "client.")
+# Findings that judge the expectations of a scenario, a client library's reading (`run --clients`) or
+# BFCL's accuracy verdict, rather than the wire format of a response: the table keeps them apart.
+SCENARIO_CHECK_PREFIXES = ("expect.", "loop.", "provider.", "cassette.", "client.", "bfcl.")
 TABLE_FORMATS = {
     "plain": "simple",
     "markdown": "pipe",

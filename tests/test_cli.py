@@ -106,7 +106,8 @@ def test_record_then_replay_offline_gives_same_verdicts(tmp_path: Path, monkeypa
     recorded = load_report(tmp_path / "reports")
     assert {r["provenance"] for r in recorded["runs"]} == {"recorded"}
     files = sorted(p.relative_to(cassettes).as_posix() for p in cassettes.rglob("*.yaml"))
-    assert "adhoc/stubby/two_cities-stream.yaml" in files and len(files) == 8
+    assert "adhoc/stubby/two_cities-stream.yaml" in files and len(files) == 9
+    assert "adhoc/_models.yaml" in files  # the provider's GET /models, recorded once per run
     text = (cassettes / "adhoc/stubby/weather_sf.yaml").read_text()
     assert "!!" not in text  # bodies are stored as readable text, not binary or tagged objects
     first = yaml.safe_load(text)["interactions"][0]

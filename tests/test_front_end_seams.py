@@ -55,7 +55,7 @@ def test_judge_selects_checks_like_run(
         assert run_on_stub(stub, tmp_path, "--record-mode", "all", "--cassette-dir", str(tmp_path / "c"),
                            "-k", "two_cities", "--stream", "off") == 1
     capsys.readouterr()
-    [cassette] = (tmp_path / "c").rglob("*.yaml")
+    [cassette] = (tmp_path / "c").glob("*/*/*.yaml")
     assert main(["judge", "--format", "json", str(cassette)]) == 1
     checks = {f["check"] for v in json.loads(capsys.readouterr().out) for f in v["findings"]}
     assert "tool_call.type" in checks

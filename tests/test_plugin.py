@@ -156,7 +156,8 @@ def test_record_then_replay_offline(project: pytest.Pytester, monkeypatch: pytes
     recorded.assert_outcomes(passed=6, failed=2)
     cassettes = project.path / "cassettes"
     assert sorted(p.relative_to(cassettes).as_posix() for p in cassettes.rglob("*")) == sorted(
-        ["stub", "stub/stubby"] + [f"stub/stubby/{s}{m}.yaml" for s in IDS for m in ("", "-stream")]
+        ["stub", "stub/_models.yaml", "stub/stubby"]
+        + [f"stub/stubby/{s}{m}.yaml" for s in IDS for m in ("", "-stream")]
     )
     _, before = report_of(recorded)
     assert {r["provenance"] for r in before["runs"]} == {"recorded"}

@@ -23,6 +23,7 @@ from harness.conformance.wire import Assessment, assess
 from harness.core.errors import HarnessError
 from harness.core.files import InputTooLarge, read_text
 from harness.core.yaml_source import check_aliases
+from harness.transport.record_modes import MODELS_CASSETTE
 
 SUFFIXES = (".json", ".yaml", ".yml")
 
@@ -48,12 +49,16 @@ class Recorded:
 
 
 def expand(paths: list[str]) -> list[Path]:
-    """Files as given; a directory stands for its exchange files (sorted), so a folder can be judged."""
+    """Files as given; a directory stands for its exchange files (sorted), so a folder can be judged.
+
+    A provider's recorded `GET /models` (`_models.yaml`) in a cassette folder is no exchange: left out.
+    """
     files: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in SUFFIXES)
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in SUFFIXES
+                           and p.name != MODELS_CASSETTE)
             if not found:
                 raise JudgeInputError(f"{raw}: directory holds no .json/.yaml exchange files")
             files.extend(found)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
+from harness.app.declarations import record_declarations
 from harness.core.model import Report, RunKey, RunResult
 from harness.engine.events import Event, RunFinished, RunSkipped
 from harness.providers.registry import Target, target_infos
@@ -36,8 +38,14 @@ class Results:
         return [self.by_key[key] for key in keys if key in self.by_key]
 
 
-def build_report(targets: list[Target], results: list[RunResult]) -> Report:
-    return new_report(target_infos(targets), results)
+def build_report(targets: list[Target], results: list[RunResult],
+                 declarations: Mapping[str, Any] | None = None) -> Report:
+    """The report of these runs; `declarations` are the providers' `/models` bodies the engine fetched
+    (`Engine.declarations`), read into each model's declared capabilities."""
+    infos = target_infos(targets)
+    for provider, body in (declarations or {}).items():
+        record_declarations(infos, provider, body)
+    return new_report(infos, results)
 
 
 def save_report(report: Report, report_dir: Path, name: str | None = None) -> Path:

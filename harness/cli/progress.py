@@ -11,7 +11,14 @@ import time
 from typing import TextIO
 
 from harness.core.model import RunResult
-from harness.engine.events import Event, LauncherFailed, RequestRetried, RunFinished, RunSkipped
+from harness.engine.events import (
+    DeclarationsUnknown,
+    Event,
+    LauncherFailed,
+    RequestRetried,
+    RunFinished,
+    RunSkipped,
+)
 
 
 class Progress:
@@ -35,6 +42,9 @@ class Progress:
             # Said when it happens (once per target); the runs it leaves out are counted at the end.
             self._break_line()
             print(f"error: {event.message}", file=self.errors, flush=True)
+        elif isinstance(event, DeclarationsUnknown):
+            self._break_line()
+            print(f"warning: {event.message}", file=self.errors, flush=True)
 
     def update(self, result: RunResult) -> None:
         self.done += 1

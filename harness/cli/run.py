@@ -71,6 +71,7 @@ def run_command(args: argparse.Namespace) -> int:
     resume = f"toolcall-harness run --resume {shlex.quote(str(writer.path))}"
     with writer, engine:
         try:
+            engine.declarations(session.targets)  # each provider's GET /models, recorded like the runs
             engine.run_all(todo)
         except (KeyboardInterrupt, SystemExit) as exc:  # Ctrl-C, or SIGTERM raising SystemExit
             progress.finish()
@@ -98,7 +99,7 @@ def _header(session: RunSession, files: dict[str, str]) -> journal.JournalHeader
 def _summary(session: RunSession, results: list[RunResult], journal_path: Path, engine: Engine,
              resume: str) -> int:
     """The failures, the table and the counts; exit 2 when a local server failed, 1 on any fail or error."""
-    report = build_report(session.targets, results)
+    report = build_report(session.targets, results, engine.declarations(session.targets))
     path = save_report(report, journal_path.parent, journal_path.stem)
     failures = [r for r in results if r.outcome in ("fail", "error")]
     for result in failures:

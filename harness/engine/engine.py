@@ -14,17 +14,18 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+from typing import Any
 
 import httpx2
 import openai
-import yaml
 
 from harness.conformance.triggers import trigger_expectations
 from harness.core.model import ErrorInfo, Finding, Provenance, RunKey, RunResult
 from harness.engine.config import RunConfig
 from harness.engine.conversation import converse
+from harness.engine.declarations import ModelsUnavailable, fetch_models
 from harness.engine.events import (
+    DeclarationsUnknown,
     Event,
     Events,
     Handler,
@@ -43,10 +44,10 @@ from harness.transport.bounds import Bound, bounded, bounded_pool
 from harness.transport.cassettes import (
     MISS,
     REPLAY_BASE_URL,
-    CassetteProblem,
     CassetteTransport,
     Redactor,
     cassette_path,
+    cassette_problem,
     check_cassette,
     open_cassette,
 )
@@ -70,6 +71,7 @@ class Engine:
         # are not judged (a resumed run does them) and the failure is reported once per target.
         self.environment_failures: dict[str, str] = {}
         self.environment_skipped: set[RunKey] = set()
+        self._declarations: dict[str, Any] | None = None  # each provider's `/models` body, once fetched
 
     def subscribe(self, handler: Handler) -> None:
         self.events.subscribe(handler)
@@ -148,6 +150,38 @@ class Engine:
         if failure is None:
             return None
         return self._environment_failed(target, str(failure), during_run=True)
+
+    # -------------------------------------------------------------------------------- declarations
+
+    def declarations(self, targets: Iterable[Target]) -> dict[str, Any]:
+        """Each provider's `GET /models` body (JSON), by provider: fetched on the first call, once per
+        provider, recorded and replayed like the runs (see `declarations.py`); later calls return the same.
+
+        A provider left out declared nothing knowable: launched, not recorded, or its listing failed —
+        told once as `DeclarationsUnknown`, never an error of the run.
+        """
+        if self._declarations is not None:
+            return self._declarations
+        bodies: dict[str, Any] = {}
+        first: dict[str, Target] = {}
+        for target in targets:
+            first.setdefault(target.provider, target)
+        for provider, target in first.items():
+            if target.launcher is not None or target.base_url is None:
+                continue
+            self.redact.add(target.api_key)
+            live = self.config.record_mode != "none"
+            try:
+                body = fetch_models(target, self.config, _Borrowed(self._pool(target)) if live else None,
+                                    self.redact)
+            except ModelsUnavailable as exc:
+                message = self.redact(f"{provider}: {exc}; its declared capabilities stay unknown")
+                self.events.emit(DeclarationsUnknown(provider, message))
+                continue
+            if body is not None:
+                bodies[provider] = self.redact.data(body)  # nothing shown or saved may quote a key
+        self._declarations = bodies
+        return bodies
 
     # ---------------------------------------------------------------------------------------- runs
 
@@ -333,22 +367,6 @@ class _Borrowed(httpx2.BaseTransport):
 def _skip(planned: PlannedRun, reason: str) -> RunResult:
     family = planned.scenario.scenario.family
     return RunResult(key=planned.key, family=family, outcome="skip", skip_reason=reason)
-
-
-def cassette_problem(path: Path, exc: Exception) -> str:
-    """One sentence on why a cassette cannot be loaded; vcrpy's safe loader refuses Python tags."""
-    if isinstance(exc, CassetteProblem):
-        return str(exc)
-    cause = exc.__cause__ if isinstance(exc.__cause__, yaml.YAMLError) else exc
-    if isinstance(cause, yaml.YAMLError):
-        mark = getattr(cause, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        problem = getattr(cause, "problem", None) or str(cause)
-        return f"{where}: cassette is not plain YAML ({problem}); it was not loaded. Delete it and re-record"
-    if isinstance(exc, KeyError | TypeError | IndexError | AttributeError):
-        return (f"{path}: not a vcrpy cassette (expected 'interactions': a list of request/response "
-                f"mappings; {type(exc).__name__}: {exc}). Delete it and re-record")
-    return f"{path}: cannot load the cassette: {exc}"
 
 
 def _provenance(seen: list[Provenance]) -> Provenance:

@@ -1,5 +1,5 @@
 """What the engine tells its listeners while it works: a run started, finished or was skipped, a request
-was retried, a local server failed.
+was retried, a local server failed, a provider's models listing could not be read.
 
 The front-ends do their jobs by subscribing — the CLI's journal, progress line and report collector, the
 pytest session — instead of being wired into one loop. Handlers are called one at a time (under a
@@ -67,7 +67,16 @@ class LauncherFailed:
     during_run: bool  # False: found by `start_launchers`, before any run
 
 
-Event = RunStarted | RunFinished | RunSkipped | RequestRetried | LauncherFailed
+@dataclass(frozen=True)
+class DeclarationsUnknown:
+    """A provider's `GET /models` could not be fetched or read (HTTP error, timeout, not JSON, damaged
+    cassette): its declared capabilities stay unknown and the run goes on. Said once per provider."""
+
+    provider: str
+    message: str  # already redacted
+
+
+Event = RunStarted | RunFinished | RunSkipped | RequestRetried | LauncherFailed | DeclarationsUnknown
 Handler = Callable[[Event], None]
 
 

@@ -190,12 +190,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = _session(session.config)
     if state is None:
         return
-    state.close()
     workeroutput = getattr(session.config, "workeroutput", None)
-    if workeroutput is not None:  # an xdist worker: hand results to the controller
-        workeroutput["toolcall_results"] = json.dumps(state.results_json())
-        return
-    state.write_report()
+    try:
+        if workeroutput is not None:  # an xdist worker: hand results to the controller
+            workeroutput["toolcall_results"] = json.dumps(state.results_json())
+        else:
+            state.write_report()  # fetches the providers' declarations with the engine, before it closes
+    finally:
+        state.close()
 
 
 @pytest.hookimpl(optionalhook=True)

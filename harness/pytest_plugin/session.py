@@ -19,7 +19,7 @@ from harness.app.report import Results, build_report, save_report
 from harness.app.session import RunSession
 from harness.core.model import Report, RunKey, RunResult
 from harness.engine.engine import Engine
-from harness.engine.events import Event, RunSkipped
+from harness.engine.events import DeclarationsUnknown, Event, RunSkipped
 from harness.engine.plan import PlannedRun
 from harness.reporting.table import render_table
 from harness.reporting.text import mode_mismatch_lines
@@ -64,6 +64,7 @@ class PluginSession:
         self.report: Report | None = None
         self.report_path: Path | None = None
         self.stopped: dict[str, str] = {}  # local servers that failed mid-session: the session ends
+        self.warnings: list[str] = []  # said in the summary, e.g. a provider whose `/models` failed
         self._engine: Engine | None = None
 
     @property
@@ -78,6 +79,8 @@ class PluginSession:
         """A run skipped because its local server died ends the session, with one message (see setup)."""
         if isinstance(event, RunSkipped) and event.reason == "environment":
             self.stopped = dict(self.engine.environment_failures)
+        elif isinstance(event, DeclarationsUnknown):
+            self.warnings.append(f"warning: {event.message}")
 
     def header(self) -> str:
         prepared = self.prepared
@@ -129,15 +132,18 @@ class PluginSession:
         self.results.add(RunResult.model_validate(r) for r in raw)
 
     def write_report(self) -> None:
+        """The session's report, with what each provider declares (`GET /models`, fetched here once: by
+        the controller, never by xdist workers); call before `close`."""
         if not len(self.results):
             return
         results = self.results.in_order(self.prepared.order)
-        self.report = build_report(self.prepared.targets, results)
+        declared = self.engine.declarations(self.prepared.targets)
+        self.report = build_report(self.prepared.targets, results, declared)
         self.report_path = save_report(self.report, self.prepared.locations.report_dir)
 
     def summary_lines(self) -> list[str]:
         assert self.report is not None
-        lines = [render_table(self.report), *mode_mismatch_lines(self.report)]
+        lines = [render_table(self.report), *mode_mismatch_lines(self.report), *self.warnings]
         if self.report_path is not None:
             lines.append(f"report: {self.report_path}")
         return lines

@@ -83,12 +83,19 @@ class StubServer:
         chunk_delay: float = 0.0,
         faults: list[Fault] | None = None,
         models: list[dict[str, Any]] | None = None,
+        models_status: int = 200,
+        models_body: str | bytes | dict[str, Any] | None = None,
         breaks: Iterable[str] = (),
     ) -> None:
         self.responder: Responder = responder or echo_responder
         self.latency = latency
         self.chunk_delay = chunk_delay
         self.models = models or [{"id": "stub-model", "object": "model", "created": 0, "owned_by": "stub"}]
+        # `GET /v1/models` answers `{"object": "list", "data": models}`, or `models_body` (any bytes) with
+        # `models_status`: a listing that fails or is not JSON. `models_served` counts the requests.
+        self.models_status = models_status
+        self.models_body = models_body
+        self.models_served = 0
         self.breaks: set[str] = set(breaks)
         check_names("break", self.breaks, BREAKS)
         self.requests: list[dict[str, Any]] = []
@@ -204,7 +211,12 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         route = urlsplit(self.path).path.rstrip("/")
         if route == "/v1/models":
-            self._send(200, {"object": "list", "data": self.server.stub.models})
+            stub = self.server.stub
+            with stub._lock:
+                stub.models_served += 1
+            default = {"object": "list", "data": stub.models} if stub.models_status < 400 \
+                else _error_body(stub.models_status, "stub models listing fault")
+            self._send(stub.models_status, default if stub.models_body is None else stub.models_body)
         elif route == "/health":
             self._send(200, {"status": "ok"})
         else:

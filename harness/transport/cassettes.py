@@ -34,8 +34,8 @@ from harness.core.files import read_text
 from harness.core.model import Provenance, RunKey
 from harness.core.paths import inside, safe_name
 from harness.core.yaml_source import YamlSource, syntax_problem
+from harness.transport.record_modes import MODELS_CASSETTE, RecordModeName
 from harness.transport.record_modes import RECORD_MODES as RECORD_MODES  # home: no vcrpy import there
-from harness.transport.record_modes import RecordModeName
 from harness.transport.redaction import REDACTED as REDACTED  # home: redaction.py
 from harness.transport.redaction import Redactor as Redactor
 
@@ -63,6 +63,12 @@ def cassette_path(root: str | Path, key: RunKey) -> Path:
     trial = f"-t{key.trial}" if key.trial > 1 else ""
     return inside(root, safe_name(key.provider), safe_name(key.model),
                   safe_name(f"{key.scenario}{suffix}{trial}") + ".yaml")
+
+
+def models_cassette_path(root: str | Path, provider: str) -> Path:
+    """`root/provider/_models.yaml`: the provider's `GET /models`, recorded once per run beside its models'
+    folders (a model's folder is never a `.yaml` file, so the two cannot meet)."""
+    return inside(root, safe_name(provider), MODELS_CASSETTE)
 
 
 def _body_json(body: Any) -> Any:
@@ -191,6 +197,22 @@ def check_cassette(path: Path) -> None:
     ):
         raise CassetteProblem(f"{path}: not a vcrpy cassette (expected 'interactions': a list of "
                               "request/response mappings)")
+
+
+def cassette_problem(path: Path, exc: Exception) -> str:
+    """One sentence on why a cassette cannot be loaded; vcrpy's safe loader refuses Python tags."""
+    if isinstance(exc, CassetteProblem):
+        return str(exc)
+    cause = exc.__cause__ if isinstance(exc.__cause__, yaml.YAMLError) else exc
+    if isinstance(cause, yaml.YAMLError):
+        mark = getattr(cause, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(cause, "problem", None) or str(cause)
+        return f"{where}: cassette is not plain YAML ({problem}); it was not loaded. Delete it and re-record"
+    if isinstance(exc, KeyError | TypeError | IndexError | AttributeError):
+        return (f"{path}: not a vcrpy cassette (expected 'interactions': a list of request/response "
+                f"mappings; {type(exc).__name__}: {exc}). Delete it and re-record")
+    return f"{path}: cannot load the cassette: {exc}"
 
 
 def open_cassette(path: Path, record_mode: RecordModeName, redact: Redactor) -> RunCassette:

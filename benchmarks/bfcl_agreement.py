@@ -7,7 +7,9 @@ For every entry of BFCL v4's single-turn categories, the same model outputs go t
 (`harness.packs.bfcl.checker.judge`) and to BFCL's evaluation of one entry (`eval_runner`'s
 `_evaluate_single_ast_entry` / `_evaluate_single_relevance_entry`, which decode with BFCL's OpenAI
 FC handler and call `ast_checker`). Outputs: each entry's possible answers (first and last option
-of every parameter) and systematic mutations of them (bfcl_outputs.py). It also compares our
+of every parameter) and systematic mutations of them (bfcl_outputs.py), and with `--report` the
+real first replies of a report's BFCL runs (e.g. the committed local cassettes replayed: docs/bfcl.md;
+`--recorded-only` judges just those). It also compares our
 conversion with BFCL's (`load_dataset_entry` + the handler's `_compile_tools`).
 
 How BFCL's code is loaded: benchmarks/bfcl_setup.sh installs bfcl-eval with `--no-deps` and the few
@@ -36,7 +38,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bfcl_outputs import Output, outputs_for  # noqa: E402
+from bfcl_outputs import Output, outputs_for, recorded_outputs  # noqa: E402
 
 from harness.packs.bfcl import checker, convert, data  # noqa: E402
 
@@ -84,6 +86,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--category", action="append", help="a category or group (default: all)")
     parser.add_argument("--show", type=int, default=40, help="disagreements to print in full")
+    parser.add_argument("--report", action="append", default=[],
+                        help="also judge the real replies of this report's BFCL runs (repeatable)")
+    parser.add_argument("--recorded-only", action="store_true",
+                        help="judge only the --report replies, on their entries")
     args = parser.parse_args()
 
     package = data.data_dir().parent
@@ -98,6 +104,9 @@ def main() -> int:
         model_name=MODEL.removesuffix("-FC"), temperature=0.001, registry_name=MODEL, is_fc_model=True
     )
     entries = data.load(args.category or ["all"])
+    recorded = recorded_outputs(args.report, {convert.scenario_id(e.id): e.id for e in entries})
+    if args.recorded_only:
+        entries = [e for e in entries if e.id in recorded]
     tallies: dict[str, Tally] = defaultdict(Tally)
     disagreements: list[str] = []
     raised: Counter[str] = Counter()
@@ -118,7 +127,8 @@ def main() -> int:
                 tally.conversion_same += 1
             else:
                 disagreements.append(f"{entry.id}: conversion differs from BFCL's")
-            for output in outputs_for(entry):
+            generated = [] if args.recorded_only else outputs_for(entry)
+            for output in [*generated, *recorded.get(entry.id, [])]:
                 try:
                     if entry.category.kind.has_answers:
                         result = eval_runner._evaluate_single_ast_entry(

@@ -222,3 +222,28 @@ def _strings(value: Any, change: Any) -> Any:
         return {k: _strings(v, change) for k, v in value.items()}
     return value
 
+
+
+def recorded_outputs(reports: list[str], scenario_ids: dict[str, str]) -> dict[str, list[Output]]:
+    """Real first replies from saved reports' BFCL runs (`--report`), by BFCL entry id.
+
+    `scenario_ids` maps our scenario id to BFCL's entry id. BFCL's FC handler hands its checker each
+    call as `{name: raw arguments}`, or the message text when there is no call: the same here, from
+    the reply as the harness assembled it (body or stream). Runs without a reply (errors) are skipped.
+    """
+    from harness.results.store import read_report
+
+    found: dict[str, list[Output]] = {}
+    for path in reports:
+        for run in read_report(path).runs:
+            entry_id = scenario_ids.get(run.key.scenario)
+            reply = run.turns[0].reply if run.turns else None
+            if entry_id is None or reply is None:
+                continue
+            label = f"recorded:{run.key.model}/{run.key.mode}"
+            calls = reply.tool_calls
+            bfcl: list[dict[str, str]] | str = (
+                [{c.name or "": c.arguments_raw or ""} for c in calls] if calls else reply.content or ""
+            )
+            found.setdefault(entry_id, []).append(Output(label, bfcl, list(calls)))
+    return found

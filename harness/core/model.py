@@ -15,6 +15,9 @@ report, migrating it when it validates (`Report._migrate`). History:
   2.2: the vendor view's inputs: `TargetInfo.canonical` (model id -> canonical model), `reference`
   and `declared` (capabilities the models endpoint declared), and `RunResult.triggers` (what the
   scenario says about calling a tool). A 2.1 report reads with none of them: trigger metrics unknown.
+  2.3: `RunResult.source` (the scenario source and category of a pack's scenario, e.g. `bfcl` /
+  `live_simple`) and `Report.accuracy` (a pack's accuracy per provider/model/mode, derived from the
+  runs like `cells`). A 2.2 report reads without them: no pack summary.
 
 Token usage is read one way: a reply keeps the provider's `usage` as it came (odd values are evidence,
 never an error), and `token_counts` is the one reading of it, used by the engine, the JSON report, the
@@ -38,10 +41,11 @@ from pydantic import (
 )
 
 if TYPE_CHECKING:
+    from harness.core.accuracy import AccuracySummary, SourceRef
     from harness.core.client_checks import ClientCheck
 
 REPORT_VERSION = 2  # the major version this harness writes and the newest it reads
-REPORT_MINOR = 2
+REPORT_MINOR = 3
 # Validation context key: set when reading a report of a newer minor version of our major.
 NEWER_MINOR = "newer_minor"
 
@@ -239,6 +243,16 @@ class RunResult(Saved):
     cost_usd: float | None = None
     # The scenario's trigger expectations (2.2); None: not recorded (an older report), [] : none.
     triggers: list[TriggerExpectation] | None = None
+    # 2.3: the scenario source and category (packs); None for YAML scenarios, and not written then.
+    source: SourceRef | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_source(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A run of a YAML scenario writes the same result as before `source` existed."""
+        data: dict[str, Any] = handler(self)
+        if self.source is None:
+            data.pop("source", None)
+        return data
 
     @model_validator(mode="after")
     def _counts_from_usage(self) -> RunResult:
@@ -335,6 +349,16 @@ class Report(Saved):
     # Derived from `runs` (harness.cells.summaries) when the report is built, for readers of the JSON;
     # the harness itself (table, diff) always recomputes cells from `runs`.
     cells: list[CellSummary] = Field(default_factory=list)
+    # 2.3: derived from `runs` as well (`harness.results.accuracy`); empty, and not written, without packs.
+    accuracy: list[AccuracySummary] = Field(default_factory=list)
+
+    @model_serializer(mode="wrap")
+    def _without_empty_accuracy(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A run without pack scenarios writes the same report as before `accuracy` existed."""
+        data: dict[str, Any] = handler(self)
+        if not self.accuracy:
+            data.pop("accuracy", None)
+        return data
 
     @model_validator(mode="before")
     @classmethod
@@ -364,4 +388,6 @@ def declared_version(data: dict[str, Any]) -> tuple[int, int]:
 
 # `ClientCheck` holds `Finding`s, so it is defined after them: importing its module completes `Turn`,
 # `RunResult` and `Report` (see the end of `client_checks.py`), whichever of the two is imported first.
+# The same for `SourceRef` (in `RunResult`) and `AccuracySummary` (in `Report`), a pack's summary.
+import harness.core.accuracy  # noqa: E402,F401
 import harness.core.client_checks  # noqa: E402,F401

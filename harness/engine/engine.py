@@ -193,6 +193,7 @@ class Engine:
         event: Event
         result, skipped = self._run(planned)
         result.triggers = trigger_expectations(planned.scenario.scenario.expect)  # the vendor view's input
+        result.source = planned.scenario.source  # a pack's summary groups by it
         result = self.redact.model(result)  # traffic may quote the key; nothing shown or saved may
         if skipped is None:
             event = RunFinished(planned, result)

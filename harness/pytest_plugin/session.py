@@ -21,6 +21,7 @@ from harness.core.model import Report, RunKey, RunResult
 from harness.engine.engine import Engine
 from harness.engine.events import DeclarationsUnknown, Event, RunSkipped
 from harness.engine.plan import PlannedRun
+from harness.reporting.accuracy import render_accuracy
 from harness.reporting.table import render_table
 from harness.reporting.text import mode_mismatch_lines
 from harness.scenario.loader import yaml_files
@@ -143,7 +144,9 @@ class PluginSession:
 
     def summary_lines(self) -> list[str]:
         assert self.report is not None
-        lines = [render_table(self.report), *mode_mismatch_lines(self.report), *self.warnings]
+        accuracy = render_accuracy(self.report, "simple")  # packs (BFCL) only; "" otherwise
+        lines = [render_table(self.report), *([accuracy] if accuracy else [])]
+        lines += [*mode_mismatch_lines(self.report), *self.warnings]
         if self.report_path is not None:
             lines.append(f"report: {self.report_path}")
         return lines

@@ -22,6 +22,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from harness.core.model import Report, RunResult, Turn
+from harness.reporting.accuracy import accuracy_tables
 from harness.reporting.clients import versions_line
 from harness.reporting.table import live_latencies, support_table
 from harness.reporting.vendor_view import by_model_tables
@@ -217,6 +218,7 @@ def render_html(report: Report) -> str:
         stats=stats,
         chart=latency_chart(stats),
         vendors=by_model_tables(report),
+        accuracy=accuracy_tables(report),
         clients=versions_line(report),
         css=Markup(CSS),  # our own files, the only unescaped text on the page
         script=Markup(SCRIPT),

@@ -16,7 +16,8 @@ from typing import BinaryIO, TextIO
 
 from harness.core.model import Report
 from harness.core.registry import Registry
-from harness.reporting.table import render_table
+from harness.reporting.accuracy import render_accuracy
+from harness.reporting.table import TABLE_FORMATS, render_table
 
 GROUP = "toolcall_harness.reporters"
 Rendered = str | bytes
@@ -90,7 +91,9 @@ def write_rendered(
 
 def _table(fmt: str, description: str) -> None:
     def render(report: Report) -> str:
-        return render_table(report, fmt)
+        accuracy = render_accuracy(report, TABLE_FORMATS.get(fmt, fmt))
+        table = render_table(report, fmt)
+        return f"{table}\n\n{accuracy}" if accuracy else table
 
     render.__module__ = __name__
     reporter(fmt, description=description, suffix=".md" if fmt in ("markdown", "github") else ".txt")(render)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from harness.core.model import Report
+from harness.results.accuracy_diff import AccuracyChange, accuracy_changes
 from harness.results.cells import Cell, CellKey, State, cells
 from harness.results.client_diff import ClientChange, client_changes
 from harness.results.vendor_diff import MetricChange, metric_changes
@@ -58,6 +59,7 @@ class Diff:
     unchanged: int = 0
     metrics: list[MetricChange] = field(default_factory=list)  # the vendor view's moves; informational
     clients: list[ClientChange] = field(default_factory=list)  # `run --clients`: changed client tallies
+    accuracy: list[AccuracyChange] = field(default_factory=list)  # packs (BFCL): scores that moved
 
     def of(self, kind: ChangeKind) -> list[Change]:
         return [c for c in self.changes if c.kind == kind]
@@ -112,6 +114,7 @@ def diff_reports(old: Report, new: Report) -> Diff:
     result.changes.sort(key=lambda c: c.key)
     result.metrics = metric_changes(old, new)
     result.clients = client_changes(old, new)
+    result.accuracy = accuracy_changes(old, new)
     return result
 
 
@@ -140,6 +143,8 @@ def render_text(result: Diff, max_flaky: int | None = None) -> str:
         lines += [f"  {m.text}" for m in result.metrics]
     if result.clients:
         lines += [f"Clients ({len(result.clients)}):", *(f"  {c.text}" for c in result.clients)]
+    if result.accuracy:
+        lines += [f"Accuracy ({len(result.accuracy)}):", *(f"  {a.text}" for a in result.accuracy)]
     lines.append(_verdict(result, max_flaky))
     return "\n".join(lines)
 
@@ -178,4 +183,7 @@ def render_markdown(result: Diff, max_flaky: int | None = None) -> str:
     if result.clients:
         lines += [f"#### Clients ({len(result.clients)})", ""]
         lines += [*(f"- {_md(c.text)}" for c in result.clients), ""]
+    if result.accuracy:
+        lines += [f"#### Accuracy ({len(result.accuracy)})", ""]
+        lines += [*(f"- {_md(a.text)}" for a in result.accuracy), ""]
     return "\n".join(lines)

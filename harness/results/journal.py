@@ -32,7 +32,7 @@ from harness.core.model import RunKey, RunResult, TargetInfo
 from harness.core.paths import MAX_COMPONENT, inside, safe_name
 from harness.engine.events import Event, RunFinished
 
-JOURNAL_VERSION = (2, 0)
+JOURNAL_VERSION = (2, 1)  # 2.1: `RunResult.source` (report 2.3)
 SUFFIX = ".jsonl"
 # Version 1 stored `vars(args)` of `toolcall-harness run`; two of its names differ from the typed options.
 V1_OPTION_NAMES = {"provider": "providers", "model": "models"}

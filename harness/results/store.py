@@ -28,6 +28,7 @@ from harness.core.model import (
     declared_version,
 )
 from harness.core.paths import inside
+from harness.results.accuracy import accuracy_summaries
 from harness.results.cells import summaries
 from harness.results.journal import run_label
 
@@ -50,6 +51,7 @@ def new_report(targets: Iterable[TargetInfo], runs: list[RunResult]) -> Report:
         targets=list(targets),
         runs=flag_mode_mismatches(runs),
         cells=summaries(runs),
+        accuracy=accuracy_summaries(runs),
     )
 
 
@@ -146,6 +148,7 @@ def merge_reports(shards: Iterable[Report]) -> tuple[Report, list[RunResult]]:
             "targets": list(targets.values()),
             "runs": flag_mode_mismatches(runs.values()),
             "cells": summaries(runs.values()),
+            "accuracy": accuracy_summaries(runs.values()),
         }
     )
     return report, replaced

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
+from harness.core.accuracy import SourceRef
 from harness.scenario.matcher_registry import ARGUMENT_MATCHERS
 
 Family = Literal["single_call", "parallel", "chained", "forced_choice", "skip_call", "malformed_arguments"]
@@ -237,6 +238,8 @@ class ResolvedScenario(BaseModel):
     tools: list[ToolDef]
     file: str
     line: int
+    # The scenario source and category of a pack's scenario, copied to every run's result (None: YAML).
+    source: SourceRef | None = None
 
     @property
     def id(self) -> str:

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from harness.core.accuracy import SourceRef
 from harness.packs.bfcl.categories import Kind
 from harness.packs.bfcl.data import BfclEntry
 from harness.scenario.spec import Expect, FunctionDef, Options, ResolvedScenario, Scenario, ToolDef
@@ -174,5 +175,6 @@ def to_scenario(entry: BfclEntry, request: BfclRequest | None = None) -> BfclSce
         max_iterations=1,
     )
     return BfclScenario(
-        scenario=scenario, tools=tools, file=entry.file, line=entry.line, entry=entry, request=request
+        scenario=scenario, tools=tools, file=entry.file, line=entry.line, entry=entry, request=request,
+        source=SourceRef(source="bfcl", category=category.name),
     )

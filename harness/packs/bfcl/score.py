@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from harness.core.accuracy import AccuracyScore
+
 
 @dataclass(frozen=True)
 class Score:
@@ -60,3 +62,21 @@ def _weighted(name: str, names: tuple[str, ...], counts: Mapping[str, tuple[int,
     used = _present(names, counts)
     total = sum(counts[n][1] for n in used)
     return Score(name, sum(counts[n][0] for n in used) / total if total else None, total, used)
+
+
+def accuracy_scores(counts: Mapping[str, tuple[int, int]]) -> list[AccuracyScore]:
+    """`summarize` as the report saves it: categories in BFCL's order with their counts, then groupings."""
+    from harness.packs.bfcl.categories import CATEGORIES
+
+    ordered = {name: counts[name] for name in CATEGORIES if name in counts}
+    ordered.update({name: value for name, value in counts.items() if name not in ordered})
+    return [
+        AccuracyScore(
+            name=s.name,
+            accuracy=s.accuracy,
+            total=s.total,
+            passed=ordered[s.name][0] if s.categories == (s.name,) and s.name in ordered else None,
+            categories=list(s.categories),
+        )
+        for s in summarize(ordered)
+    ]

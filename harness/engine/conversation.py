@@ -107,18 +107,18 @@ def converse(
         turn_findings = [f.model_copy(update={"turn": number}) for f in (judged.findings if judged else [])]
         reply = judged.reply if judged else None
         turn = Turn(
-                number=number,
-                request=body,
-                status=sent.status,
-                response_text=sent.text,
-                reply=reply,
-                error=error,
-                findings=turn_findings,
-                latency_s=sent.latency_s,
-                ttfb_s=sent.ttfb_s,
-                ttft_s=sent.ttft_s,
-                retries=sent.retries,
-            )
+            number=number,
+            request=body,
+            status=sent.status,
+            response_text=sent.text,
+            reply=reply,
+            error=error,
+            findings=turn_findings,
+            latency_s=sent.latency_s,
+            ttfb_s=sent.ttfb_s,
+            ttft_s=sent.ttft_s,
+            retries=sent.retries,
+        )
         if after_turn is not None:
             turn = after_turn(key, turn, judged)
         turns.append(turn)

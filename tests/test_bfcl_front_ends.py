@@ -158,7 +158,8 @@ def test_pytest_collects_bfcl_items_under_their_source(pytester: pytest.Pytester
         label = f"{scenario_id(wrong.id)}[stub/stubby]"
         assert f"bfcl::{label} FAILED" in result.stdout.str()
         assert "  [bfcl.missing_param] (turn 1) " in result.stdout.str()
-        [line] = [line for line in result.outlines if line.startswith("  reproduce: ")]
+        # CI's untruncated short summary may repeat the failure text, hence the set.
+        [line] = {line for line in result.outlines if line.startswith("  reproduce: ")}
         command = shlex.split(line.removeprefix("  reproduce: "))
         assert command == ["pytest", f"bfcl::{label}", "--provider", "stub", "--model", "stubby",
                            "--providers-file", "providers.yaml", "--scenarios",

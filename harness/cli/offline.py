@@ -61,7 +61,12 @@ def report(args: argparse.Namespace) -> int:
     fmt = args.format or ("json" if args.merge else "plain")
     REPORTERS.get(fmt, where="--format")  # before any report is read: a typo costs nothing
     if args.merge:
-        merged, replaced = merge_reports(read_report(path) for path in args.merge)
+        from harness.results.shards import check_shards
+
+        shards = [(path, read_report(path)) for path in args.merge]
+        for warning in check_shards(shards):  # refuses missing, duplicated or mixed shards
+            print(warning, file=sys.stderr)
+        merged, replaced = merge_reports(report for _, report in shards)
         for run in replaced:
             print(f"merge: {run.key.label} is in more than one shard: the later one wins", file=sys.stderr)
     else:

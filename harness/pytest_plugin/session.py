@@ -92,8 +92,9 @@ class PluginSession:
         prepared = self.prepared
         models = ", ".join(t.label for t in prepared.targets)
         shard = prepared.shard_line()
-        return [f"toolcall-harness: {len(prepared.scenarios)} scenario(s) on {models}; {prepared.decision.how}",
-                *([shard] if shard else [])]
+        how = prepared.decision.how
+        first = f"toolcall-harness: {len(prepared.scenarios)} scenario(s) on {models}; {how}"
+        return [first, *([shard] if shard else [])]
 
     def runs_in(self, path: Path) -> list[PlannedRun]:
         """The planned runs of the YAML scenarios in one file, in plan order."""

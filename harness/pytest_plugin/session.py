@@ -154,7 +154,8 @@ class PluginSession:
     def summary_lines(self) -> list[str]:
         assert self.report is not None
         accuracy = render_accuracy(self.report, "simple")  # packs (BFCL) only; "" otherwise
-        lines = [render_table(self.report), *([accuracy] if accuracy else [])]
+        lines = [render_table(self.report)] if self.report.runs else []  # an empty shard: no empty table
+        lines += [accuracy] if accuracy else []
         lines += [*mode_mismatch_lines(self.report), *self.warnings]
         if self.shard_is_empty:
             lines.append(self.prepared.shard_line() or "")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from conftest import SCENARIOS
@@ -66,7 +65,8 @@ def test_an_empty_shard_passes_and_says_so(project: pytest.Pytester) -> None:
     result = run(project, "--shard", "8/8")
     assert result.ret == 0
     result.assert_outcomes(deselected=8)  # every item is in another shard
-    result.stdout.fnmatch_lines(["*shard 8/8 is empty: the plan has 4 unit(s) of work*for 8 shards; nothing to run"])
+    result.stdout.fnmatch_lines(
+        ["*shard 8/8 is empty: the plan has 4 unit(s) of work*for 8 shards; nothing to run"])
     [report] = (project.path / "reports").glob("*.json")
     data = json.loads(report.read_text())
     assert data["runs"] == [] and data["shard"]["index"] == 8 and data["shard"]["runs"] == 0

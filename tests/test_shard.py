@@ -49,7 +49,8 @@ def test_the_shards_are_disjoint_and_their_union_is_the_plan(count: int) -> None
     assert set(keys) == {r.key for r in runs} and set(keys.values()) == {1}
     for shard in shards:  # each in plan order
         assert shard == [r for r in runs if r in shard]
-    # a scenario on a model, every mode and trial, is in one shard: cells and stream/non-stream pairs stay whole
+    # a scenario on a model, every mode and trial, is in one shard: cells and stream/non-stream pairs
+    # stay whole
     home = {unit_of(r): i for i, shard in enumerate(shards) for r in shard}
     assert all(unit_of(r) in home and r in shards[home[unit_of(r)]] for r in runs)
     whole_units = len(units(runs))
@@ -73,7 +74,8 @@ def test_the_cost_of_a_run_is_its_expected_requests() -> None:
     assert expected_requests(by_id["forced_required_small_talk"]) == 1  # max_iterations: 1, no answer
     assert expected_requests(by_id["forced_none_with_tools"]) == 1  # tool_choice none: the answer only
     assert expected_requests(by_id["weather_basic"]) == 2  # one call, then the answer
-    chained = next(u for u in units(big_plan(trials=3)) if u.name[2] == "chained_products_search_details_inventory")
+    name = "chained_products_search_details_inventory"
+    chained = next(u for u in units(big_plan(trials=3)) if u.name[2] == name)
     assert chained.cost == 4 * 2 * 3  # requests x modes x trials
 
 
@@ -113,12 +115,15 @@ def test_the_plan_digest_names_the_plan_not_the_order() -> None:
     assert plan_digest(runs[:-1]) != plan_digest(runs)
 
 
+FORM = "--shard must be I/N with whole numbers, e.g. 2/4 for the second of four shards,"
+
+
 @pytest.mark.parametrize(
     ("given", "message"),
     [
-        ("3", "--shard must be I/N with whole numbers, e.g. 2/4 for the second of four shards, got '3'"),
-        ("a/b", "--shard must be I/N with whole numbers, e.g. 2/4 for the second of four shards, got 'a/b'"),
-        ("-1/4", "--shard must be I/N with whole numbers, e.g. 2/4 for the second of four shards, got '-1/4'"),
+        ("3", f"{FORM} got '3'"),
+        ("a/b", f"{FORM} got 'a/b'"),
+        ("-1/4", f"{FORM} got '-1/4'"),
         ("0/4", "--shard counts shards from 1: I must be between 1 and 4, got '0/4'"),
         ("5/4", "--shard counts shards from 1: I must be between 1 and 4, got '5/4'"),
         ("1/0", "--shard must split into at least 1 shard, got '1/0'"),
@@ -160,7 +165,8 @@ def test_merged_shards_have_the_verdicts_of_one_unsharded_run(
     whole = load_report(tmp_path / "whole" / "reports")
     paths = shard_reports(good_stub, tmp_path, count, "--trials", "2")
     shards = [json.loads(p.read_text()) for p in paths]
-    assert [(s["shard"]["index"], s["shard"]["count"]) for s in shards] == [(i, count) for i in range(1, count + 1)]
+    assert [(s["shard"]["index"], s["shard"]["count"]) for s in shards] == [(i, count)
+                                                                          for i in range(1, count + 1)]
     assert len({s["shard"]["plan"] for s in shards}) == 1 and (whole["version"], whole["minor"]) == (2, 4)
     assert "shard" not in whole  # a whole run's report is as before
     assert sum(len(s["runs"]) for s in shards) == len(whole["runs"]) == 16
@@ -187,7 +193,8 @@ def test_a_merge_refuses_missing_duplicated_and_mixed_shards(good_stub: StubServ
     assert main(["report", "--merge", str(one), str(other[1]), str(three)]) == 2
     err = capsys.readouterr().err
     assert "shard(s) 2/3 missing" in err and "shards with different plans" in err
-    assert main(["report", "--merge", str(one), str(two), str(three), *map(str, other)]) == 0  # two whole runs
+    # the complete shards of two plans make two whole runs, as one run per provider does
+    assert main(["report", "--merge", str(one), str(two), str(three), *map(str, other)]) == 0
 
 
 def test_a_shard_journal_resumes_only_its_shard_and_refuses_another(good_stub: StubServer, tmp_path: Path,

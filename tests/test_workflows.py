@@ -122,9 +122,9 @@ def test_nightly_shards_each_provider_over_1_to_n() -> None:
     count = int(nightly["env"]["NIGHTLY_SHARDS"])
     assert count >= 2
     jobs = expand(nightly["jobs"]["shard"]["strategy"]["matrix"])
-    providers = {job["provider"] for job in jobs}
-    for provider in providers:
-        assert sorted(job["shard"] for job in jobs if job["provider"] == provider) == list(range(1, count + 1))
+    for provider in {job["provider"] for job in jobs}:
+        shards = sorted(job["shard"] for job in jobs if job["provider"] == provider)
+        assert shards == list(range(1, count + 1)), provider
     steps = nightly["jobs"]["shard"]["steps"]
     [run] = [s for s in steps if "toolcall-harness run" in s.get("run", "")]
     assert run["env"]["SHARD"] == "${{ matrix.shard }}"

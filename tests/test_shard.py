@@ -228,3 +228,25 @@ def test_a_whole_run_journal_is_not_resumed_as_a_shard(good_stub: StubServer, tm
     capsys.readouterr()
     assert main(["run", "--resume", str(journal), "--shard", "1/2"]) == 2
     assert "is the journal of a whole run, not of a shard; drop --shard" in capsys.readouterr().err
+
+
+def test_merged_shards_replay_the_local_cassettes_with_the_recorded_verdicts(tmp_path: Path) -> None:
+    """Real answers of small models (`cassettes/local`, offline): three shards merged judge every run as
+    the recording did, with the same outcome, findings and error kind."""
+    from test_local_cassettes import VERDICTS
+    from test_local_cassettes import verdicts as recorded_verdicts
+
+    paths = []
+    for index in (1, 2, 3):
+        folder = tmp_path / str(index)
+        code = main(["run", "--provider", "local", "--record-mode", "none",
+                     "--scenarios", str(ROOT / "scenarios"), "--cassette-dir", str(ROOT / "cassettes"),
+                     "--report-dir", str(folder), "--concurrency", "4", "--shard", f"{index}/3"])  # fmt: skip
+        assert code in (0, 1)
+        [path] = folder.glob("*.json")
+        paths.append(str(path))
+    assert main(["report", "--merge", *paths, "-o", str(tmp_path / "merged.json")]) == 0
+    merged = json.loads((tmp_path / "merged.json").read_text())
+    ran = [r for r in merged["runs"] if r["outcome"] != "skip"]
+    recorded = json.loads(VERDICTS.read_text())
+    assert recorded_verdicts({"runs": ran}) == recorded

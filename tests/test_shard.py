@@ -21,6 +21,7 @@ from harness.engine.plan import PlannedRun, plan
 from harness.engine.shard import Shard, expected_requests, plan_digest, split, units
 from harness.providers.registry import Target
 from harness.scenario.loader import load_scenarios
+from harness.scenario.spec import TurnExpect
 from harness.testing.stub import StubServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,6 +75,16 @@ def test_the_cost_of_a_run_is_its_expected_requests() -> None:
     assert expected_requests(by_id["forced_required_small_talk"]) == 1  # max_iterations: 1, no answer
     assert expected_requests(by_id["forced_none_with_tools"]) == 1  # tool_choice none: the answer only
     assert expected_requests(by_id["weather_basic"]) == 2  # one call, then the answer
+    basic = by_id["weather_basic"]
+
+    def expecting(**change: Any) -> Any:
+        expect = basic.scenario.expect.model_copy(update={"max_turns": None, **change})
+        return basic.model_copy(update={"scenario": basic.scenario.model_copy(update={"expect": expect})})
+
+    assert expected_requests(expecting(turns=[TurnExpect(turn=1, tool_calls="forbidden")])) == 1
+    two_rounds = [TurnExpect(turn=2, tool_calls="required")]
+    assert expected_requests(expecting(turns=two_rounds)) == 3
+    assert expected_requests(expecting(turns=two_rounds, final_answer=False)) == 2
     name = "chained_products_search_details_inventory"
     chained = next(u for u in units(big_plan(trials=3)) if u.name[2] == name)
     assert chained.cost == 4 * 2 * 3  # requests x modes x trials
@@ -87,6 +98,7 @@ from harness.engine.plan import plan
 from harness.engine.shard import plan_digest, split
 from harness.providers.registry import Target
 from harness.scenario.loader import load_scenarios
+from harness.scenario.spec import TurnExpect
 scenarios = load_scenarios([Path(sys.argv[1])])
 random.Random(int(sys.argv[2])).shuffle(scenarios)  # the order scenarios are found in must not matter
 runs = plan(scenarios, [Target("alpha", "m1", None, None)], RunConfig(trials=2))
@@ -184,6 +196,8 @@ def test_a_merge_refuses_missing_duplicated_and_mixed_shards(good_stub: StubServ
                                                              capsys: Any) -> None:
     one, two, three = shard_reports(good_stub, tmp_path / "a", 3)
     capsys.readouterr()
+    assert main(["report", str(one)]) == 0  # one shard renders, and says it is a part
+    assert f"note: {one} is shard 1/3 of a run (" in capsys.readouterr().err
     assert main(["report", "--merge", str(one), str(three)]) == 2
     err = capsys.readouterr().err
     assert "cannot merge: plan " in err and "shard(s) 2/3 missing" in err and f"{one} = 1/3" in err

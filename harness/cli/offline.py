@@ -71,6 +71,10 @@ def report(args: argparse.Namespace) -> int:
             print(f"merge: {run.key.label} is in more than one shard: the later one wins", file=sys.stderr)
     else:
         merged = read_report(args.report)
+        if merged.shard is not None:  # a part, not the run: said where a reader of the table sees it
+            print(f"note: {args.report} is shard {merged.shard.label} of a run ({merged.shard.runs} of its "
+                  f"{merged.shard.planned} runs); merge all {merged.shard.count} with: toolcall-harness "
+                  "report --merge SHARD ...", file=sys.stderr)
     if args.by_model or args.reference:
         from harness.reporting.vendor_view import by_model_text
 

@@ -61,13 +61,15 @@ def expected_requests(rs: ResolvedScenario) -> int:
     """How many requests one run of a scenario is expected to make: its expected tool rounds + 1.
 
     An estimate from what the scenario expects, since the model decides: no round when it forbids tool
-    calls (`tool_called: false`, `tool_choice: none`); otherwise as many rounds as its longest
-    `sequence` of calls or its last turn that requires a call, and at least one; one more request for
-    the final answer unless `final_answer: false`; never more than `max_iterations` (the engine's
-    bound) or `expect.max_turns`.
+    calls (`tool_called: false`, `tool_choice: none`, a first turn that forbids them); otherwise as many
+    rounds as its longest `sequence` of calls or its last turn that requires a call, and at least one;
+    one more request for the final answer unless `final_answer: false`; never more than
+    `max_iterations` (the engine's bound) or `expect.max_turns`. It is what a conforming model needs: a
+    model that stops early makes fewer, one that loops more, up to `max_iterations`.
     """
     scenario, expect = rs.scenario, rs.scenario.expect
-    if expect.tool_called is False or scenario.options.tool_choice == "none":
+    first_forbidden = any(t.turn == 1 and t.tool_calls == "forbidden" for t in expect.turns)
+    if expect.tool_called is False or scenario.options.tool_choice == "none" or first_forbidden:
         rounds = 0
     else:
         required = [t.turn for t in expect.turns if t.tool_calls == "required"]

@@ -81,3 +81,17 @@ def test_a_bad_shard_is_a_usage_error(project: pytest.Pytester) -> None:
     result = run(project, "--shard", "4/3")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--shard counts shards from 1: I must be between 1 and 3, got '4/3'"])
+
+
+def test_xdist_workers_agree_on_the_shard(project: pytest.Pytester) -> None:
+    """Each worker collects and deselects on its own: they must pick the same items as one process."""
+    alone = sorted(passed(run(project, "--shard", "2/3")))
+    result = run(project, "--shard", "2/3", "-n", "2")
+    assert sorted(passed(result)) == alone
+    result.assert_outcomes(passed=len(alone))  # xdist does not count its workers' deselected items
+    assert f"2 workers [{len(alone)} items]" in result.stdout.str()
+    reports = [json.loads(p.read_text()) for p in (project.path / "reports").glob("*.json")]
+    assert [len(r["runs"]) for r in reports] == [len(alone)] * 2
+    assert all(r["shard"]["index"] == 2 for r in reports)
+    empty = run(project, "--shard", "7/7", "-n", "2")
+    assert empty.ret == 0 and "shard 7/7 is empty" in empty.stdout.str()

@@ -81,7 +81,9 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
                                   ) -> None:
     """Collect the scenarios no file holds (`--scenarios bfcl:...`): one collector per source, named after
-    it, so `-k`, `--lf`, xdist and the reproduce command (`pytest 'bfcl::ITEM'`) work as for files."""
+    it, so `-k`, `--lf`, xdist and the reproduce command (`pytest 'bfcl::ITEM'`) work as for files. Then,
+    with `--shard`, deselect the other shards' items: before `-k`, so the split is the plan's, on every
+    xdist worker alike."""
     state = _session(config)
     if state is None:
         return

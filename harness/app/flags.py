@@ -121,6 +121,10 @@ RUN_FLAGS: tuple[Flag, ...] = (
     Flag("trials", ("--trials",), ("--trials",),
          f"runs of each scenario, model and mode (default {RunConfig.trials}); pass^k needs more than 1",
          type=int, plan=True, metavar="N"),
+    Flag("shard", ("--shard",), ("--shard",),
+         "run only shard I of N (1/4 .. 4/4): a deterministic part of the plan, balanced by expected "
+         "requests; merge the N reports with `toolcall-harness report --merge`", plan=True, metavar="I/N",
+         pytest_help="run only shard I of N (1/4 .. 4/4) of the scenario runs; the others are deselected"),
     Flag("record_mode", ("--record-mode",), ("--record-mode",),
          "use cassettes: none = replay only (default when no key); default with a key: live, no cassette",
          choices=RECORD_MODES, plan=True,

@@ -107,6 +107,9 @@ def _summary(session: RunSession, results: list[RunResult], journal_path: Path, 
     write_rendered(render_report(report, session.options.format))
     for line in mode_mismatch_lines(report):
         print(line)
+    for provider, stats in engine.limiters.stats().items():
+        if (throttled := stats.line(provider)) is not None:
+            print(throttled)
     counts = outcome_counts(results)
     print(", ".join(f"{n} {k}" for k, n in counts.items() if n) + f" — report: {path}")
     if engine.deadline_skipped:

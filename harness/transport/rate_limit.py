@@ -26,7 +26,9 @@ halved (once per burst: 429s of requests sent before the last decrease are the s
 each success adds 1/window, i.e. one more request in flight per window of successes, up to the
 configured concurrency. A 429 also holds every request of the provider for its `retry-after`, and a
 response saying `remaining-requests: 0` holds them until its `reset-requests` (tokens likewise): the
-key is shared, so one run's answer speaks for all. Waits a server asks for are capped at `max_hold_s`:
+key is shared, so one run's answer speaks for all. After such a reset one request goes first, and the
+others wait for the headers of its answer: "reset" means the whole budget to some providers and one
+freed slot to others, and guessing the first would send a herd into 429s. Waits a server asks for are capped at `max_hold_s`:
 a daily limit's reset hours away should fail the run through its retries, not hang it.
 
 The clock is injected, and `admit` never blocks, so tests drive the limiter with a fake clock.
@@ -70,6 +72,7 @@ class Ticket:
     sent: float
     tokens: int
     done: float | None = None
+    observed: bool = False  # its answer's status and headers arrived
 
 
 @dataclass(frozen=True)
@@ -181,10 +184,13 @@ class RateLimiter:
         window = self.rates.window_s
         while self._done and (self._done[0].done or 0.0) + window <= now:
             self._tokens -= self._done.popleft().tokens
-        for name in ("_requests_left", "_tokens_left"):
-            left = getattr(self, name)
-            if left is not None and left[1] <= now:
-                setattr(self, name, None)  # the server's window has reset: its count is stale
+        if self._requests_left is not None and self._requests_left[1] <= now:
+            # Reset: whether the whole budget is back (OpenAI's meaning) or one slot (a sliding window's),
+            # one request goes first and its answer's headers say which, instead of a herd of 429s.
+            exhausted = self._requests_left[0] <= 0
+            self._requests_left = (1, math.inf) if exhausted else None
+        if self._tokens_left is not None and self._tokens_left[1] <= now:
+            self._tokens_left = None  # the server's window has reset: its count is stale
 
     def _held(self, now: float) -> Wait | None:
         until, why = self._hold
@@ -225,7 +231,8 @@ class RateLimiter:
 
     def _server_says(self, tokens: int, now: float) -> Wait | None:
         if self._requests_left is not None and self._requests_left[0] <= 0:
-            return Wait(self._requests_left[1] - now, "x-ratelimit-remaining-requests: 0")
+            until = self._requests_left[1]
+            return Wait(None if until == math.inf else until - now, "x-ratelimit-remaining-requests: 0")
         if self._tokens_left is not None and self._tokens_left[0] < tokens:
             return Wait(self._tokens_left[1] - now, "x-ratelimit-remaining-tokens")
         return None
@@ -236,9 +243,12 @@ class RateLimiter:
         """What the answer's status line and headers say, as soon as they arrive."""
         with self._lock:
             now = self.clock()
+            ticket.observed = True
             if hints.requests_remaining is not None and hints.requests_reset_s is not None:
                 self._requests_left = (hints.requests_remaining, now + min(hints.requests_reset_s,
                                                                            self.max_hold_s))
+            else:
+                self._end_probe()
             if hints.tokens_remaining is not None and hints.tokens_reset_s is not None:
                 self._tokens_left = (hints.tokens_remaining, now + min(hints.tokens_reset_s, self.max_hold_s))
             if status == 429:
@@ -262,12 +272,19 @@ class RateLimiter:
             if ticket not in self._in_flight:
                 return
             self._in_flight.discard(ticket)
+            if not ticket.observed:
+                self._end_probe()  # no answer at all: nothing will say more about the server's count
             if used_tokens is not None:
                 self._tokens += used_tokens - ticket.tokens
                 ticket.tokens = used_tokens
             ticket.done = self.clock()
             self._done.append(ticket)
             self._changed.notify_all()
+
+    def _end_probe(self) -> None:
+        """The request sent first after a reset brought no count: stop waiting for one."""
+        if self._requests_left is not None and self._requests_left[1] == math.inf:
+            self._requests_left = None
 
     @property
     def in_flight(self) -> int:

@@ -40,8 +40,8 @@ def send(lim: RateLimiter, tokens: int = 0) -> Ticket:
 
 
 def answered(lim: RateLimiter, ticket: Ticket, status: int = 200, used: int | None = None,
-             hints: Hints = Hints()) -> None:
-    lim.observe(ticket, status, hints)
+             hints: Hints | None = None) -> None:
+    lim.observe(ticket, status, hints or Hints())
     lim.finish(ticket, used)
 
 
@@ -262,10 +262,11 @@ def test_retry_after_prefers_milliseconds_and_reads_dates() -> None:
     assert retry_after({"retry-after-ms": "x", "retry-after": "1"}) == 1.0
 
 
-def test_garbled_hints_change_nothing() -> None:
+def test_garbled_hints_hold_nothing() -> None:
     lim, _ = limiter()
-    answered(lim, send(lim), status=429, hints=read_hints({"retry-after": "later", "x-ratelimit-reset-requests":
-                                                           "?", "x-ratelimit-remaining-requests": "0"}))
+    garbled = {"retry-after": "later", "x-ratelimit-reset-requests": "?",
+               "x-ratelimit-remaining-requests": "0"}
+    answered(lim, send(lim), status=429, hints=read_hints(garbled))
     send(lim)  # remaining 0 without a readable reset says nothing about when: no hold
 
 
@@ -280,10 +281,12 @@ def test_the_estimate_is_a_quarter_of_the_bytes_plus_the_completion_asked_for() 
 
 
 def test_usage_is_read_from_a_completion_and_from_the_last_sse_chunk() -> None:
-    completion = b'{"choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}}'
+    completion = (b'{"choices": [], "usage": '
+                  b'{"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}}')
     assert usage_tokens(completion) == 15
     sse = (b'data: {"choices": [{"delta": {}}], "usage": null}\n\n'
-           b'data: {"choices": [], "usage": {"prompt_tokens": 7, "completion_tokens": 3}}\n\ndata: [DONE]\n\n')
+           b'data: {"choices": [], "usage": {"prompt_tokens": 7, "completion_tokens": 3}}\n\n'
+           b'data: [DONE]\n\n')
     assert usage_tokens(sse) == 10
     assert usage_tokens(b'{"usage": {"total_tokens": 1') is None  # cut
     assert usage_tokens(b'{"usage": {"total_tokens": "many"}}') is None

@@ -57,7 +57,9 @@ def test_two_providers_on_one_key_each_pace_only_themselves_so_the_key_sees_429s
         results, engine, _ = run(targets, RunConfig(concurrency=8, rpm=6, rate_window_s=0.5))
     assert stub.rate_limited > 0
     assert sum(s.rejected for s in engine.limiters.stats().values()) == stub.rate_limited
-    assert {r.outcome for r in results} == {"pass"}  # the retries and the 429 hold still get them through
+    # Fighting over one key, a run may even spend all its tries on 429s: that is the failure the shared
+    # limiter prevents, and the only error here.
+    assert {r.error.kind for r in results if r.error is not None} <= {"rate_limited"}
 
 
 def test_a_replayed_run_is_never_paced(tmp_path: Path) -> None:
@@ -76,14 +78,14 @@ def test_a_replayed_run_is_never_paced(tmp_path: Path) -> None:
         assert all(s.waits == 0 for s in engine.limiters.stats().values())
 
 
-def test_the_providers_headers_alone_pace_a_run_with_no_limit_configured(tmp_path: Path,
-                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_providers_headers_alone_pace_a_run_with_no_limit_configured(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with StubServer(oracle(), rate_limit=RateLimit(3, 0.3)) as stub:
         assert run_on_stub(stub, tmp_path) == 0  # every run passes, 429s or not
     out = capsys.readouterr().out
     [line] = [line for line in out.splitlines() if line.startswith("rate limit: adhoc: ")]
     assert "for x-ratelimit-remaining-requests: 0" in line
-    assert line.endswith(f"{stub.rate_limited} answer(s) were 429") or f"; {stub.rate_limited} answer(s)" in line
+    assert f"; {stub.rate_limited} answer(s) were 429" in line  # the stub's refusals, as the harness saw them
     assert len(stub.requests) > 3
 
 

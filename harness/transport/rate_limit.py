@@ -28,8 +28,9 @@ configured concurrency. A 429 also holds every request of the provider for its `
 response saying `remaining-requests: 0` holds them until its `reset-requests` (tokens likewise): the
 key is shared, so one run's answer speaks for all. After such a reset one request goes first, and the
 others wait for the headers of its answer: "reset" means the whole budget to some providers and one
-freed slot to others, and guessing the first would send a herd into 429s. Waits a server asks for are capped at `max_hold_s`:
-a daily limit's reset hours away should fail the run through its retries, not hang it.
+freed slot to others, and guessing the first would send a herd into 429s. Waits a server asks for are
+capped at `max_hold_s`: a daily limit's reset hours away should fail the run through its retries, not
+hang it.
 
 The clock is injected, and `admit` never blocks, so tests drive the limiter with a fake clock.
 """

@@ -177,6 +177,9 @@ def test_a_429s_retry_after_holds_the_whole_provider_capped() -> None:
     clock.now += 3.0
     answered(lim, send(lim), status=429, hints=Hints(retry_after_s=86_400.0))  # a daily limit
     assert lim.admit(0) == Wait(pytest.approx(lim.max_hold_s), "retry-after")
+    capped = RateLimiter(Rates(), 4, clock=clock, max_retry_after_s=0.05)  # --retry-max-delay 0.05
+    answered(capped, send(capped), status=429, hints=Hints(retry_after_s=30.0))
+    assert capped.admit(0) == Wait(pytest.approx(0.05), "retry-after")
 
 
 # ----------------------------------------------------------------------------------------- AIMD

@@ -30,7 +30,9 @@ class Limiters:
     def of(self, target: Target) -> RateLimiter:
         with self._lock:
             if target.provider not in self._by_provider:
-                self._by_provider[target.provider] = RateLimiter(self.rates(target), self.config.concurrency)
+                cfg = self.config  # a 429's hold is capped as its own retry is: --retry-max-delay
+                self._by_provider[target.provider] = RateLimiter(self.rates(target), cfg.concurrency,
+                                                                 max_retry_after_s=cfg.retry.max_delay)
             return self._by_provider[target.provider]
 
     def stats(self) -> dict[str, ThrottleStats]:

@@ -30,7 +30,8 @@ key is shared, so one run's answer speaks for all. After such a reset one reques
 others wait for the headers of its answer: "reset" means the whole budget to some providers and one
 freed slot to others, and guessing the first would send a herd into 429s. Waits a server asks for are
 capped at `max_hold_s`: a daily limit's reset hours away should fail the run through its retries, not
-hang it.
+hang it; a `retry-after` also at `max_retry_after_s`, the cap the user gave the retries of the request
+that got it (`--retry-max-delay`), so the others never wait longer than it does.
 
 The clock is injected, and `admit` never blocks, so tests drive the limiter with a fake clock.
 """
@@ -110,8 +111,9 @@ class RateLimiter:
     """Admits a provider's requests within its rates, hints and congestion window (see the module doc)."""
 
     def __init__(self, rates: Rates, concurrency: int, clock: Callable[[], float] = time.monotonic,
-                 max_hold_s: float = MAX_HOLD_S) -> None:
+                 max_hold_s: float = MAX_HOLD_S, max_retry_after_s: float = MAX_HOLD_S) -> None:
         self.rates = rates
+        self.max_retry_after_s = min(max_hold_s, max_retry_after_s)
         self.max_window = float(max(1, concurrency))
         self.window = self.max_window  # requests allowed in flight (AIMD)
         self.clock = clock
@@ -259,7 +261,7 @@ class RateLimiter:
                     self._last_decrease = now
                     self.stats.decreases += 1
                 if hints.retry_after_s is not None:
-                    until = now + min(hints.retry_after_s, self.max_hold_s)
+                    until = now + min(hints.retry_after_s, self.max_retry_after_s)
                     if until > self._hold[0]:
                         self._hold = (until, "retry-after")
             elif status is not None and 200 <= status < 300:

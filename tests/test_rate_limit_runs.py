@@ -10,6 +10,7 @@ among xdist workers), and the CLI's summary line.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,15 @@ def test_rpm_comes_from_the_registry_unless_given_and_is_divided_among_workers(
     assert xdist_workers() == 1
     monkeypatch.delenv("PYTEST_XDIST_WORKER_COUNT")
     assert xdist_workers() == 1
+
+
+def test_pytest_says_when_requests_waited_for_the_limit(pytester: pytest.Pytester) -> None:
+    shutil.copytree(SCENARIOS, pytester.path / "scenarios")
+    pytester.makeini("[pytest]\n")
+    with StubServer(oracle(), rate_limit=RateLimit(2, 0.3)) as stub:
+        (pytester.path / "providers.yaml").write_text(
+            f"providers:\n  stub:\n    base_url: {stub.base_url}\n    models: [stubby]\n")
+        result = pytester.runpytest("--provider", "stub", "--providers-file", "providers.yaml")
+    result.assert_outcomes(passed=8)
+    [line] = [line for line in result.outlines if line.startswith("rate limit: stub: ")]
+    assert "for x-ratelimit-remaining-requests: 0" in line and stub.rate_limited == 0

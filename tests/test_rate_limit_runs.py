@@ -91,11 +91,12 @@ def test_the_providers_headers_alone_pace_a_run_with_no_limit_configured(
 
 
 def test_a_wait_for_the_limit_is_not_the_requests_time_but_is_the_runs() -> None:
-    with StubServer(oracle(), rate_limit=RateLimit(1, 1.0)) as stub:
+    with StubServer(oracle(), rate_limit=RateLimit(1, 2.5)) as stub:
         target = Target("p", "a", stub.base_url, None)
-        # weather_sf takes two requests: the second waits about a second, longer than --timeout 0.5.
-        config = RunConfig(modes=("nonstream",), rpm=1, rate_window_s=1.0, timeout=0.5)
+        # weather_sf takes two requests: the second waits about 2.5 s, longer than --timeout 1.5.
+        config = RunConfig(modes=("nonstream",), rpm=1, rate_window_s=2.5, timeout=1.5)
         [result], _, events = run([target], config, only="weather_sf")
+        assert [t.retries for t in result.turns] == [[], []]  # (a loaded machine's timeout would say so)
         [waited] = [e for e in events if isinstance(e, RequestThrottled)]
         assert result.outcome == "pass" and len(result.turns) == 2 and stub.rate_limited == 0
         assert waited.reason == "rpm" and result.turns[1].latency_s is not None

@@ -63,6 +63,8 @@ class RunOptions(BaseModel):
     cassette_dir: str | None = None
     report_dir: str | None = None
     concurrency: int = RunConfig.concurrency
+    rpm: int | None = None  # None: each provider's registry value, if any
+    tpm: int | None = None
     timeout: float = RunConfig.timeout
     retries: int = RetryPolicy.tries
     retry_base_delay: float = RetryPolicy.base_delay
@@ -86,7 +88,7 @@ class RunOptions(BaseModel):
             return client_ids(value)
         return value
 
-    @field_validator("trials", "concurrency", "retries", "max_response_bytes", "sample")
+    @field_validator("trials", "concurrency", "retries", "max_response_bytes", "sample", "rpm", "tpm")
     @classmethod
     def _at_least_one(cls, value: int | None) -> int | None:
         if value is not None and value < 1:
@@ -165,6 +167,8 @@ class RunOptions(BaseModel):
             timeout=self.timeout,
             retry=self.retry_policy(),
             concurrency=concurrency if concurrency is not None else self.concurrency,
+            rpm=self.rpm,
+            tpm=self.tpm,
             deadline=self.deadline,
             run_timeout=self.run_timeout,
             max_response_bytes=self.max_response_bytes,

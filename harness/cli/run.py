@@ -112,6 +112,9 @@ def _summary(session: RunSession, results: list[RunResult], journal_path: Path, 
     write_rendered(render_report(report, session.options.format))
     for line in mode_mismatch_lines(report):
         print(line)
+    for provider, stats in engine.limiters.stats().items():
+        if (throttled := stats.line(provider)) is not None:
+            print(throttled)
     counts = outcome_counts(results)
     said = ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "no run"  # an empty shard
     print(f"{said} — report: {path}")

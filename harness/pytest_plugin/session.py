@@ -7,6 +7,7 @@ runs a scenario file holds, and what the engine's events mean for the session.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,15 @@ def project_folder(config: pytest.Config) -> Path:
     return config.invocation_params.dir
 
 
+def xdist_workers() -> int:
+    """How many pytest-xdist workers share each provider's key (1 outside xdist): each process has its own
+    rate limiter, so each takes ⌊limit / workers⌋. xdist sets the variable in every worker it starts."""
+    try:
+        return max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+    except ValueError:
+        return 1
+
+
 class PluginSession:
     def __init__(self, config: pytest.Config) -> None:
         options = parse_options(given(vars(config.option), "pytest"), "pytest")
@@ -49,6 +59,7 @@ class PluginSession:
         base = project_folder(config)
         default = [base / config.getini("toolcall_scenarios")]
         self.prepared = RunSession.prepare(options, "pytest", base, default, concurrency=1)
+        self.prepared.config.rate_processes = xdist_workers()  # each worker paces itself to its share
         self.scenario_paths = [p.resolve() for p in self.prepared.locations.scenarios]
         self.files = {p.resolve() for p in yaml_files(self.scenario_paths)} if self.scenario_paths else set()
         # Runs of scenarios from other sources (`--scenarios bfcl:...`), by source id: no file holds them,
@@ -159,6 +170,8 @@ class PluginSession:
         lines += [*mode_mismatch_lines(self.report), *self.warnings]
         if self.shard_is_empty:
             lines.append(self.prepared.shard_line() or "")
+        if self._engine is not None:  # this process's limiters (an xdist controller runs no requests)
+            lines += [line for p, s in self._engine.limiters.stats().items() if (line := s.line(p))]
         if self.report_path is not None:
             lines.append(f"report: {self.report_path}")
         return lines

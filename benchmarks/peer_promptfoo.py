@@ -1,0 +1,378 @@
+"""The harness side by side with a peer, promptfoo, on the same work: `python benchmarks/peer_promptfoo.py`.
+
+Both tools are run as the command a user types (`toolcall-harness run`, `promptfoo eval`), each in a
+fresh process, so the figures include each one's start-up. Both send the first request of every
+scenario in `scenarios/`, non-streamed (promptfoo's openai provider does not stream), to the same stub
+server in a process of its own (`peer_stub.py`, the stock `echo_responder` with injected latency), at
+the same concurrency, and the stub is the witness that they did the same work: the same number of
+requests, byte-equal bodies once keys are sorted, the same peak in flight. A promptfoo test has no tool
+loop (it never sends a tool result back), so the harness is held to one request per scenario too:
+each scenario is copied with `max_iterations: 1`. See docs/peer-promptfoo.md for what each side checks.
+
+`bench_peer()` returns `(name, detail, ratio, target)` tuples, harness ÷ promptfoo, lower is better:
+wall time, CPU seconds (user + system of the client's process and any children it waited for), and
+peak resident memory. promptfoo is installed from `benchmarks/peer/package-lock.json` by `npm ci` on
+first use, into `benchmarks/peer/node_modules` (git-ignored); CI never installs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.engine.conversation import request_body
+from harness.providers.registry import Target
+from harness.scenario.loader import load_scenarios
+from harness.scenario.spec import ResolvedScenario, TurnExpect
+
+ROOT = Path(__file__).resolve().parents[1]
+PEER = ROOT / "benchmarks" / "peer"
+PROMPTFOO = PEER / "node_modules" / "promptfoo" / "dist" / "src" / "entrypoint.js"
+STUB = ROOT / "benchmarks" / "peer_stub.py"
+SCENARIOS = ROOT / "scenarios"
+MODEL = "stub-model"
+# Everything promptfoo could otherwise reach beyond the loopback stub, or keep between runs.
+QUIET_ENV = {
+    "PROMPTFOO_DISABLE_TELEMETRY": "1",
+    "PROMPTFOO_DISABLE_UPDATE": "1",
+    "PROMPTFOO_DISABLE_SHARING": "1",
+    "PROMPTFOO_DISABLE_REMOTE_GENERATION": "1",
+    "PROMPTFOO_DISABLE_REDTEAM_REMOTE_GENERATION": "1",
+    "PROMPTFOO_CACHE_ENABLED": "false",
+    "PROMPTFOO_SELF_HOSTED": "1",
+    "NO_PROXY": "127.0.0.1,localhost",
+}
+# The targets: the harness should be no slower, no costlier in CPU, and no heavier than the peer doing
+# the same work, start-up included; a ratio above 1 means a user would be better served by promptfoo.
+TARGETS = {"peer-wall": 1.0, "peer-cpu": 1.0, "peer-memory": 1.0}
+
+
+def peer_scenarios(folder: Path = SCENARIOS) -> list[ResolvedScenario]:
+    return load_scenarios([folder])
+
+
+def first_request(rs: ResolvedScenario) -> dict[str, Any]:
+    """The harness's own first request of the scenario, non-streamed: promptfoo is given exactly this."""
+    target = Target(provider="peer", model=MODEL, base_url=None, api_key_env=None)
+    return request_body(rs, target, [dict(m) for m in rs.scenario.messages], "nonstream")
+
+
+def _first_turn(rs: ResolvedScenario) -> TurnExpect:
+    return next((t for t in rs.scenario.expect.turns if t.turn == 1), TurnExpect())
+
+
+def assertions(rs: ResolvedScenario) -> list[dict[str, Any]]:
+    """promptfoo assertions for the scenario's expectation of its first response.
+
+    A required call: `is-valid-openai-tools-call` (each call's arguments against its tool's JSON Schema)
+    and the expected names and count, in JavaScript. A forbidden call: a text answer. No expectation: a
+    text answer, or calls to offered tools only.
+    """
+    turn = _first_turn(rs)
+    offered = [t.function.name for t in rs.tools]
+    if turn.tool_calls == "forbidden":
+        return [{"type": "javascript", "value": "typeof output === 'string'"}]
+    if turn.tool_calls == "required" or turn.calls:
+        names = sorted(c.name for c in turn.calls or [])
+        checks = ["Array.isArray(output)"]
+        if names:
+            checks.append(f"{json.dumps(names)}.every(n => output.some(c => c.function.name === n))")
+        if turn.count is not None:
+            checks.append(f"output.length === {turn.count}")
+        return [{"type": "is-valid-openai-tools-call"}, {"type": "javascript", "value": " && ".join(checks)}]
+    return [{"type": "javascript", "value": f"typeof output === 'string' || (Array.isArray(output) && "
+             f"output.every(c => {json.dumps(offered)}.includes(c.function.name)))"}]
+
+
+TOOLS_DIR = "tools"  # beside the config: one JSON file of tool definitions per scenario
+
+
+def promptfoo_test(rs: ResolvedScenario, base_url: str) -> dict[str, Any]:
+    """One promptfoo test: the request's messages as a JSON chat prompt, the rest in the test's provider.
+
+    `omitDefaults` keeps promptfoo from adding its own `max_tokens` and `temperature`; the body's other
+    fields go through `passthrough`, so the stub sees the harness's body, key for key. The tools are
+    named by a `file://` path with the test's variables in it, the way promptfoo varies tools per test:
+    `is-valid-openai-tools-call` reads them from the suite's provider, not the test's.
+    """
+    body = first_request(rs)
+    rest = {k: v for k, v in body.items() if k not in ("model", "messages", "tools", "tool_choice")}
+    config: dict[str, Any] = {**_provider_config(base_url)}
+    if "tools" not in body:
+        config.pop("tools")
+    if "tool_choice" in body:
+        config["tool_choice"] = body["tool_choice"]
+    if rest:
+        config["passthrough"] = rest
+    return {
+        "description": rs.id,
+        "vars": {"scenario": rs.id, "messages": json.dumps(body["messages"])},
+        "provider": {"id": f"openai:chat:{MODEL}", "label": "stub", "config": config},
+        "assert": assertions(rs),
+    }
+
+
+def _provider_config(base_url: str) -> dict[str, Any]:
+    return {"apiBaseUrl": base_url, "apiKey": "bench", "omitDefaults": True,
+            "tools": f"file://{TOOLS_DIR}/{{{{ scenario }}}}.json"}
+
+
+def promptfoo_config(scenarios: list[ResolvedScenario], base_url: str) -> dict[str, Any]:
+    """The promptfoo config (`promptfooconfig.yaml`); `tool_files` gives the files it names."""
+    return {
+        "description": "toolcall-harness peer benchmark (generated by benchmarks/peer_promptfoo.py)",
+        "prompts": [{"id": "messages", "label": "messages", "raw": "{{ messages }}"}],
+        "providers": [{"id": f"openai:chat:{MODEL}", "label": "stub", "config": _provider_config(base_url)}],
+        "tests": [promptfoo_test(rs, base_url) for rs in scenarios],
+        "sharing": False,
+    }
+
+
+def tool_files(scenarios: list[ResolvedScenario]) -> dict[str, list[dict[str, Any]]]:
+    """`tools/<scenario>.json` for every scenario that offers tools, relative to the config."""
+    return {f"{TOOLS_DIR}/{rs.id}.json": rs.openai_tools() for rs in scenarios if rs.tools}
+
+
+def write_promptfoo_suite(folder: Path, scenarios: list[ResolvedScenario], base_url: str) -> Path:
+    """The config and its tool files under `folder`; returns the config's path."""
+    for name, tools in tool_files(scenarios).items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(json.dumps(tools), encoding="utf-8")
+    config = folder / "promptfooconfig.yaml"
+    config.write_text(yaml.safe_dump(promptfoo_config(scenarios, base_url), sort_keys=False), "utf-8")
+    return config
+
+
+def one_request_scenarios(source: Path, folder: Path) -> Path:
+    """Copies of the scenario files whose scenarios stop after their first response (`max_iterations: 1`)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in sorted(source.glob("*.y*ml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and "scenarios" in data:
+            for scenario in data["scenarios"]:
+                scenario["max_iterations"] = 1
+        elif isinstance(data, dict) and "id" in data:
+            data["max_iterations"] = 1
+        (folder / path.name).write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), "utf-8")
+    return folder
+
+
+# --- running both sides --------------------------------------------------------------------------
+
+
+@dataclass
+class Sample:
+    """One client process against a fresh stub: its cost, and what the stub saw."""
+
+    wall: float
+    cpu: float
+    peak_rss: int  # bytes
+    requests: int
+    max_in_flight: int
+    bodies: list[str]  # canonical JSON, sorted
+    verdicts: str
+
+
+def ensure_promptfoo() -> Path:
+    """Install the pinned promptfoo from the lock file (`npm ci`) if it is not there yet."""
+    if not PROMPTFOO.is_file():
+        npm = shutil.which("npm")
+        if npm is None:
+            raise RuntimeError("the peer benchmark needs Node.js 20+ and npm (to install promptfoo)")
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=PEER, check=True)
+    return PROMPTFOO
+
+
+def _run_client(command: list[str], cwd: Path, env: dict[str, str], log: Path) -> tuple[float, float, int, int]:
+    """Wall seconds, CPU seconds and peak RSS (bytes) of one process, and its exit code.
+
+    `os.wait4` reads the rusage of this child alone (with the children it waited for), so neither the
+    stub nor an earlier sample is counted.
+    """
+    with log.open("wb") as out:
+        start = time.perf_counter()
+        child = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, child.returncode
+
+
+def _sample(side: str, work: Path, latency: float, client: Any) -> Sample:
+    """Start a stub, run `client(base_url) -> (command, cwd, env, read_verdicts)`, stop the stub."""
+    record = work / f"{side}-stub.json"
+    stub = subprocess.Popen([sys.executable, str(STUB), "--latency", str(latency), "--record", str(record)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert stub.stdout is not None and stub.stdin is not None
+    try:
+        base_url = stub.stdout.readline().strip()
+        command, cwd, env, verdicts = client(base_url)
+        log = work / f"{side}.log"
+        wall, cpu, rss, code = _run_client(command, cwd, env, log)
+    finally:
+        stub.stdin.close()
+        stub.wait(timeout=30)
+    seen = json.loads(record.read_text(encoding="utf-8"))
+    if seen["errors"]:
+        raise RuntimeError(f"{side}: the stub failed: {seen['errors'][0]}")
+    summary = verdicts(code, log)
+    bodies = sorted(json.dumps(_numbers(b), sort_keys=True) for b in seen["bodies"])
+    return Sample(wall, cpu, rss, seen["requests"], seen["max_in_flight"], bodies, summary)
+
+
+def _numbers(value: Any) -> Any:
+    """JSON numbers as JSON means them: Python writes `0.0` where JavaScript writes `0`, the same number."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numbers(v) for v in value]
+    return value
+
+
+def harness_client(folder: Path, work: Path, concurrency: int, trials: int) -> Any:
+    reports = work / "harness-reports"
+
+    def client(base_url: str) -> tuple[list[str], Path, dict[str, str], Any]:
+        shutil.rmtree(reports, ignore_errors=True)
+        command = [sys.executable, "-m", "harness", "run", "--base-url", base_url, "--model", MODEL,
+                   "--scenarios", str(folder), "--stream", "off", "--trials", str(trials),
+                   "--concurrency", str(concurrency), "--report-dir", str(reports)]
+
+        def verdicts(code: int, log: Path) -> str:
+            report = _harness_report(reports)
+            outcomes = [r["outcome"] for r in report["runs"]]
+            if code not in (0, 1) or "error" in outcomes:
+                raise RuntimeError(f"the harness run did not run cleanly (exit {code}); see {log}")
+            return ", ".join(f"{outcomes.count(o)} {o}" for o in ("pass", "fail", "skip") if o in outcomes)
+
+        return command, ROOT, dict(os.environ), verdicts
+
+    return client
+
+
+def _harness_report(folder: Path) -> dict[str, Any]:
+    found = sorted(p for p in folder.rglob("*.json") if p.suffix == ".json")
+    if not found:
+        raise RuntimeError(f"the harness wrote no report under {folder}")
+    return dict(json.loads(found[-1].read_text(encoding="utf-8")))
+
+
+def promptfoo_client(scenarios: list[ResolvedScenario], work: Path, concurrency: int, repeat: int) -> Any:
+    entry = ensure_promptfoo()
+    node = shutil.which("node") or "node"
+    env = {**os.environ, **QUIET_ENV, "OPENAI_API_KEY": "bench", "PROMPTFOO_CONFIG_DIR": str(work / "pf-home")}
+
+    def client(base_url: str) -> tuple[list[str], Path, dict[str, str], Any]:
+        folder = work / "promptfoo"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
+        config = write_promptfoo_suite(folder, scenarios, base_url)
+        output = folder / "output.json"
+        command = [node, str(entry), "eval", "-c", str(config), "--no-cache", "--no-write", "--no-table",
+                   "--no-progress-bar", "--max-concurrency", str(concurrency), "--repeat", str(repeat),
+                   "-o", str(output)]
+
+        def verdicts(code: int, log: Path) -> str:
+            if code not in (0, 100) or not output.is_file():  # 100: some test failed
+                raise RuntimeError(f"promptfoo did not run cleanly (exit {code}); see {log}")
+            stats = json.loads(output.read_text(encoding="utf-8"))["results"]["stats"]
+            if stats["errors"]:
+                raise RuntimeError(f"promptfoo: {stats['errors']} test(s) ended in an error; see {output}")
+            return f"{stats['successes']} pass, {stats['failures']} fail"
+
+        return command, folder, env, verdicts
+
+    return client
+
+
+# --- the benchmark -------------------------------------------------------------------------------
+
+
+def _mib(n: float) -> str:
+    return f"{n / 2**20:.0f} MiB"
+
+
+def bench_peer(
+    rounds: int = 3, concurrency: int = 8, latency: float = 0.1, trials: int = 4, folder: Path = SCENARIOS
+) -> list[tuple[str, str, float, float]]:
+    """`(name, detail, ratio, target)` lines for run.py: wall, CPU and peak memory, harness ÷ promptfoo.
+
+    Samples alternate harness, promptfoo, round by round, after one warm-up each (the page cache for
+    node_modules and the Python packages), and the medians are compared. Raises RuntimeError when the
+    two sides did not do the same work, so a ratio is never printed for different work.
+    """
+    scenarios = peer_scenarios(folder)
+    with tempfile.TemporaryDirectory(prefix="toolcall-peer-") as tmp:
+        work = Path(tmp)
+        harness = harness_client(one_request_scenarios(folder, work / "scenarios"), work, concurrency, trials)
+        peer = promptfoo_client(scenarios, work, concurrency, trials)
+        samples: dict[str, list[Sample]] = {"harness": [], "promptfoo": []}
+        for round_ in range(rounds + 1):
+            for side, client in (("harness", harness), ("promptfoo", peer)):
+                sample = _sample(side, work, latency, client)
+                if round_:
+                    samples[side].append(sample)
+        h, p = samples["harness"], samples["promptfoo"]
+        _same_work(h[-1], p[-1], len(scenarios) * trials)
+    med = {side: {k: statistics.median(getattr(s, k) for s in ss) for k in ("wall", "cpu", "peak_rss")}
+           for side, ss in samples.items()}
+    mh, mp = med["harness"], med["promptfoo"]
+    ideal = len(scenarios) * trials * latency / concurrency
+    work_line = (f"{len(scenarios)} scenarios x {trials}, {h[-1].requests} requests each side, non-streamed, "
+                 f"{latency * 1e3:.0f} ms latency, concurrency {concurrency}, start-up included")
+    load = f"load {os.getloadavg()[0]:.1f}; median of {rounds}"
+    return [
+        ("peer-wall", f"harness {mh['wall']:.2f} s vs promptfoo {mp['wall']:.2f} s (ideal {ideal:.2f} s); "
+         f"{work_line}; verdicts harness {h[-1].verdicts} / promptfoo {p[-1].verdicts}; {load}",
+         mh["wall"] / mp["wall"], TARGETS["peer-wall"]),
+        ("peer-cpu", f"harness {mh['cpu']:.2f} s vs promptfoo {mp['cpu']:.2f} s CPU (user+system, the "
+         f"client process and its children); {load}", mh["cpu"] / mp["cpu"], TARGETS["peer-cpu"]),
+        ("peer-memory", f"harness {_mib(mh['peak_rss'])} vs promptfoo {_mib(mp['peak_rss'])} peak RSS "
+         f"(ru_maxrss); {load}", mh["peak_rss"] / mp["peak_rss"], TARGETS["peer-memory"]),
+    ]
+
+
+def _same_work(h: Sample, p: Sample, expected: int) -> None:
+    """The stub's view of both sides: as many requests, the same bodies, the same concurrency reached."""
+    if h.requests != expected or p.requests != expected:
+        raise RuntimeError(f"requests on the wire: harness {h.requests}, promptfoo {p.requests}, "
+                           f"expected {expected}")
+    if h.bodies != p.bodies:
+        differ = next(i for i, (a, b) in enumerate(zip(h.bodies, p.bodies, strict=True)) if a != b)
+        raise RuntimeError(f"the two sides sent different bodies, e.g.\n  harness:   {h.bodies[differ][:300]}"
+                           f"\n  promptfoo: {p.bodies[differ][:300]}")
+    if min(h.max_in_flight, p.max_in_flight) < min(expected, 2):
+        raise RuntimeError(f"peak in flight: harness {h.max_in_flight}, promptfoo {p.max_in_flight}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3, help="samples per side (default: 3)")
+    parser.add_argument("--concurrency", type=int, default=8, help="requests in flight (default: 8)")
+    parser.add_argument("--latency", type=float, default=0.1, help="stub latency, seconds (default: 0.1)")
+    parser.add_argument("--trials", type=int, default=4, help="runs of each scenario (default: 4)")
+    args = parser.parse_args(argv)
+    missed = 0
+    for name, detail, ratio, target in bench_peer(max(1, args.rounds), args.concurrency, args.latency,
+                                                  args.trials):
+        print(f"{name}: {detail} ratio={ratio:.3f} target={target:g}", flush=True)
+        missed += ratio > target
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

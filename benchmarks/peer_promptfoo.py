@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,12 @@ QUIET_ENV = {
     "PROMPTFOO_DISABLE_REDTEAM_REMOTE_GENERATION": "1",
     "PROMPTFOO_CACHE_ENABLED": "false",
     "PROMPTFOO_SELF_HOSTED": "1",
+    # With telemetry disabled promptfoo still posts one "telemetry disabled" event to r.promptfoo.app
+    # (its telemetry.ts); through a proxy on a closed loopback port it fails at once, with no DNS query.
+    "HTTPS_PROXY": "http://127.0.0.1:9",
+    "HTTP_PROXY": "http://127.0.0.1:9",
     "NO_PROXY": "127.0.0.1,localhost",
+    "NODE_NO_WARNINGS": "1",
 }
 # The targets: the harness should be no slower, no costlier in CPU, and no heavier than the peer doing
 # the same work, start-up included; a ratio above 1 means a user would be better served by promptfoo.
@@ -172,6 +178,10 @@ def one_request_scenarios(source: Path, folder: Path) -> Path:
 # --- running both sides --------------------------------------------------------------------------
 
 
+Verdicts = Callable[[int, Path], str]  # (exit code, log) -> "N pass, M fail", or raise: not run cleanly
+Client = Callable[[str], tuple[list[str], Path, dict[str, str], Verdicts]]  # base URL -> how to run it
+
+
 @dataclass
 class Sample:
     """One client process against a fresh stub: its cost, and what the stub saw."""
@@ -186,16 +196,24 @@ class Sample:
 
 
 def ensure_promptfoo() -> Path:
-    """Install the pinned promptfoo from the lock file (`npm ci`) if it is not there yet."""
-    if not PROMPTFOO.is_file():
+    """Install the pinned promptfoo from the lock file (`npm ci --ignore-scripts`) unless it is there.
+
+    The marker is written only after npm succeeded, so an interrupted install is redone, never used.
+    """
+    marker = PEER / "node_modules" / ".toolcall-peer-installed"
+    if not marker.is_file():
         npm = shutil.which("npm")
         if npm is None:
-            raise RuntimeError("the peer benchmark needs Node.js 20+ and npm (to install promptfoo)")
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=PEER, check=True)
+            raise RuntimeError("the peer benchmark needs Node.js 20.20+ and npm (to install promptfoo)")
+        command = [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"]
+        subprocess.run(command, cwd=PEER, check=True)
+        marker.write_text("npm ci from package-lock.json\n", encoding="utf-8")
     return PROMPTFOO
 
 
-def _run_client(command: list[str], cwd: Path, env: dict[str, str], log: Path) -> tuple[float, float, int, int]:
+def _run_client(
+    command: list[str], cwd: Path, env: dict[str, str], log: Path
+) -> tuple[float, float, int, int]:
     """Wall seconds, CPU seconds and peak RSS (bytes) of one process, and its exit code.
 
     `os.wait4` reads the rusage of this child alone (with the children it waited for), so neither the
@@ -210,7 +228,7 @@ def _run_client(command: list[str], cwd: Path, env: dict[str, str], log: Path) -
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, child.returncode
 
 
-def _sample(side: str, work: Path, latency: float, client: Any) -> Sample:
+def _sample(side: str, work: Path, latency: float, client: Client) -> Sample:
     """Start a stub, run `client(base_url) -> (command, cwd, env, read_verdicts)`, stop the stub."""
     record = work / f"{side}-stub.json"
     stub = subprocess.Popen([sys.executable, str(STUB), "--latency", str(latency), "--record", str(record)],
@@ -243,10 +261,10 @@ def _numbers(value: Any) -> Any:
     return value
 
 
-def harness_client(folder: Path, work: Path, concurrency: int, trials: int) -> Any:
+def harness_client(folder: Path, work: Path, concurrency: int, trials: int) -> Client:
     reports = work / "harness-reports"
 
-    def client(base_url: str) -> tuple[list[str], Path, dict[str, str], Any]:
+    def client(base_url: str) -> tuple[list[str], Path, dict[str, str], Verdicts]:
         shutil.rmtree(reports, ignore_errors=True)
         command = [sys.executable, "-m", "harness", "run", "--base-url", base_url, "--model", MODEL,
                    "--scenarios", str(folder), "--stream", "off", "--trials", str(trials),
@@ -271,12 +289,15 @@ def _harness_report(folder: Path) -> dict[str, Any]:
     return dict(json.loads(found[-1].read_text(encoding="utf-8")))
 
 
-def promptfoo_client(scenarios: list[ResolvedScenario], work: Path, concurrency: int, repeat: int) -> Any:
+def promptfoo_client(
+    scenarios: list[ResolvedScenario], work: Path, concurrency: int, repeat: int
+) -> Client:
     entry = ensure_promptfoo()
     node = shutil.which("node") or "node"
-    env = {**os.environ, **QUIET_ENV, "OPENAI_API_KEY": "bench", "PROMPTFOO_CONFIG_DIR": str(work / "pf-home")}
+    env = {**os.environ, **QUIET_ENV, "OPENAI_API_KEY": "bench"}
+    env["PROMPTFOO_CONFIG_DIR"] = str(work / "pf-home")  # its settings and database, thrown away after
 
-    def client(base_url: str) -> tuple[list[str], Path, dict[str, str], Any]:
+    def client(base_url: str) -> tuple[list[str], Path, dict[str, str], Verdicts]:
         folder = work / "promptfoo"
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir()
@@ -335,6 +356,7 @@ def bench_peer(
     work_line = (f"{len(scenarios)} scenarios x {trials}, {h[-1].requests} requests each side, non-streamed, "
                  f"{latency * 1e3:.0f} ms latency, concurrency {concurrency}, start-up included")
     load = f"load {os.getloadavg()[0]:.1f}; median of {rounds}"
+    work_line += f" (peak in flight {h[-1].max_in_flight} / {p[-1].max_in_flight})"
     return [
         ("peer-wall", f"harness {mh['wall']:.2f} s vs promptfoo {mp['wall']:.2f} s (ideal {ideal:.2f} s); "
          f"{work_line}; verdicts harness {h[-1].verdicts} / promptfoo {p[-1].verdicts}; {load}",

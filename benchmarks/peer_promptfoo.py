@@ -25,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -63,6 +64,7 @@ QUIET_ENV = {
 # The targets: the harness should be no slower, no costlier in CPU, and no heavier than the peer doing
 # the same work, start-up included; a ratio above 1 means a user would be better served by promptfoo.
 TARGETS = {"peer-wall": 1.0, "peer-cpu": 1.0, "peer-memory": 1.0}
+CLIENT_TIMEOUT_S = 600.0
 
 
 def peer_scenarios(folder: Path = SCENARIOS) -> list[ResolvedScenario]:
@@ -222,9 +224,14 @@ def _run_client(
     with log.open("wb") as out:
         start = time.perf_counter()
         child = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+        killer = threading.Timer(CLIENT_TIMEOUT_S, child.kill)  # a hung client must not hang the benchmark
+        killer.start()
         _, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - start
+        killer.cancel()
     child.returncode = os.waitstatus_to_exitcode(status)
+    if wall >= CLIENT_TIMEOUT_S:
+        raise RuntimeError(f"{command[1]} was stopped after {CLIENT_TIMEOUT_S:.0f} s; see {log}")
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, child.returncode
 
 
@@ -236,6 +243,8 @@ def _sample(side: str, work: Path, latency: float, client: Client) -> Sample:
     assert stub.stdout is not None and stub.stdin is not None
     try:
         base_url = stub.stdout.readline().strip()
+        if not base_url.startswith("http://127.0.0.1:"):
+            raise RuntimeError(f"the stub did not start (it said {base_url!r})")
         command, cwd, env, verdicts = client(base_url)
         log = work / f"{side}.log"
         wall, cpu, rss, code = _run_client(command, cwd, env, log)

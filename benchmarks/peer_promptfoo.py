@@ -7,7 +7,8 @@ server in a process of its own (`peer_stub.py`, the stock `echo_responder` with 
 the same concurrency, and the stub is the witness that they did the same work: the same number of
 requests, byte-equal bodies once keys are sorted, the same peak in flight. A promptfoo test has no tool
 loop (it never sends a tool result back), so the harness is held to one request per scenario too:
-each scenario is copied with `max_iterations: 1`. See docs/peer-promptfoo.md for what each side checks.
+each scenario is copied with `max_iterations: 1` (`peer_config.py` writes both sides' inputs). See
+docs/peer-promptfoo.md for what each side checks.
 
 `bench_peer()` returns `(name, detail, ratio, target)` tuples, harness ÷ promptfoo, lower is better:
 wall time, CPU seconds (user + system of the client's process and any children it waited for), and
@@ -32,19 +33,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from harness.scenario.spec import ResolvedScenario
 
-from harness.engine.conversation import request_body
-from harness.providers.registry import Target
-from harness.scenario.loader import load_scenarios
-from harness.scenario.spec import ResolvedScenario, TurnExpect
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-ROOT = Path(__file__).resolve().parents[1]
+from peer_config import MODEL, ROOT, SCENARIOS, one_request_scenarios, peer_scenarios, write_promptfoo_suite  # noqa: E402
+
 PEER = ROOT / "benchmarks" / "peer"
 PROMPTFOO = PEER / "node_modules" / "promptfoo" / "dist" / "src" / "entrypoint.js"
 STUB = ROOT / "benchmarks" / "peer_stub.py"
-SCENARIOS = ROOT / "scenarios"
-MODEL = "stub-model"
 # Everything promptfoo could otherwise reach beyond the loopback stub, or keep between runs.
 QUIET_ENV = {
     "PROMPTFOO_DISABLE_TELEMETRY": "1",
@@ -65,116 +62,6 @@ QUIET_ENV = {
 # the same work, start-up included; a ratio above 1 means a user would be better served by promptfoo.
 TARGETS = {"peer-wall": 1.0, "peer-cpu": 1.0, "peer-memory": 1.0}
 CLIENT_TIMEOUT_S = 600.0
-
-
-def peer_scenarios(folder: Path = SCENARIOS) -> list[ResolvedScenario]:
-    return load_scenarios([folder])
-
-
-def first_request(rs: ResolvedScenario) -> dict[str, Any]:
-    """The harness's own first request of the scenario, non-streamed: promptfoo is given exactly this."""
-    target = Target(provider="peer", model=MODEL, base_url=None, api_key_env=None)
-    return request_body(rs, target, [dict(m) for m in rs.scenario.messages], "nonstream")
-
-
-def _first_turn(rs: ResolvedScenario) -> TurnExpect:
-    return next((t for t in rs.scenario.expect.turns if t.turn == 1), TurnExpect())
-
-
-def assertions(rs: ResolvedScenario) -> list[dict[str, Any]]:
-    """promptfoo assertions for the scenario's expectation of its first response.
-
-    A required call: `is-valid-openai-tools-call` (each call's arguments against its tool's JSON Schema)
-    and the expected names and count, in JavaScript. A forbidden call: a text answer. No expectation: a
-    text answer, or calls to offered tools only.
-    """
-    turn = _first_turn(rs)
-    offered = [t.function.name for t in rs.tools]
-    if turn.tool_calls == "forbidden":
-        return [{"type": "javascript", "value": "typeof output === 'string'"}]
-    if turn.tool_calls == "required" or turn.calls:
-        names = sorted(c.name for c in turn.calls or [])
-        checks = ["Array.isArray(output)"]
-        if names:
-            checks.append(f"{json.dumps(names)}.every(n => output.some(c => c.function.name === n))")
-        if turn.count is not None:
-            checks.append(f"output.length === {turn.count}")
-        return [{"type": "is-valid-openai-tools-call"}, {"type": "javascript", "value": " && ".join(checks)}]
-    return [{"type": "javascript", "value": f"typeof output === 'string' || (Array.isArray(output) && "
-             f"output.every(c => {json.dumps(offered)}.includes(c.function.name)))"}]
-
-
-TOOLS_DIR = "tools"  # beside the config: one JSON file of tool definitions per scenario
-
-
-def promptfoo_test(rs: ResolvedScenario, base_url: str) -> dict[str, Any]:
-    """One promptfoo test: the request's messages as a JSON chat prompt, the rest in the test's provider.
-
-    `omitDefaults` keeps promptfoo from adding its own `max_tokens` and `temperature`; the body's other
-    fields go through `passthrough`, so the stub sees the harness's body, key for key. The tools are
-    named by a `file://` path with the test's variables in it, the way promptfoo varies tools per test:
-    `is-valid-openai-tools-call` reads them from the suite's provider, not the test's.
-    """
-    body = first_request(rs)
-    rest = {k: v for k, v in body.items() if k not in ("model", "messages", "tools", "tool_choice")}
-    config: dict[str, Any] = {**_provider_config(base_url)}
-    if "tools" not in body:
-        config.pop("tools")
-    if "tool_choice" in body:
-        config["tool_choice"] = body["tool_choice"]
-    if rest:
-        config["passthrough"] = rest
-    return {
-        "description": rs.id,
-        "vars": {"scenario": rs.id, "messages": json.dumps(body["messages"])},
-        "provider": {"id": f"openai:chat:{MODEL}", "label": "stub", "config": config},
-        "assert": assertions(rs),
-    }
-
-
-def _provider_config(base_url: str) -> dict[str, Any]:
-    return {"apiBaseUrl": base_url, "apiKey": "bench", "omitDefaults": True,
-            "tools": f"file://{TOOLS_DIR}/{{{{ scenario }}}}.json"}
-
-
-def promptfoo_config(scenarios: list[ResolvedScenario], base_url: str) -> dict[str, Any]:
-    """The promptfoo config (`promptfooconfig.yaml`); `tool_files` gives the files it names."""
-    return {
-        "description": "toolcall-harness peer benchmark (generated by benchmarks/peer_promptfoo.py)",
-        "prompts": [{"id": "messages", "label": "messages", "raw": "{{ messages }}"}],
-        "providers": [{"id": f"openai:chat:{MODEL}", "label": "stub", "config": _provider_config(base_url)}],
-        "tests": [promptfoo_test(rs, base_url) for rs in scenarios],
-        "sharing": False,
-    }
-
-
-def tool_files(scenarios: list[ResolvedScenario]) -> dict[str, list[dict[str, Any]]]:
-    """`tools/<scenario>.json` for every scenario that offers tools, relative to the config."""
-    return {f"{TOOLS_DIR}/{rs.id}.json": rs.openai_tools() for rs in scenarios if rs.tools}
-
-
-def write_promptfoo_suite(folder: Path, scenarios: list[ResolvedScenario], base_url: str) -> Path:
-    """The config and its tool files under `folder`; returns the config's path."""
-    for name, tools in tool_files(scenarios).items():
-        (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_text(json.dumps(tools), encoding="utf-8")
-    config = folder / "promptfooconfig.yaml"
-    config.write_text(yaml.safe_dump(promptfoo_config(scenarios, base_url), sort_keys=False), "utf-8")
-    return config
-
-
-def one_request_scenarios(source: Path, folder: Path) -> Path:
-    """Copies of the scenario files whose scenarios stop after their first response (`max_iterations: 1`)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for path in sorted(source.glob("*.y*ml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        if isinstance(data, dict) and "scenarios" in data:
-            for scenario in data["scenarios"]:
-                scenario["max_iterations"] = 1
-        elif isinstance(data, dict) and "id" in data:
-            data["max_iterations"] = 1
-        (folder / path.name).write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), "utf-8")
-    return folder
 
 
 # --- running both sides --------------------------------------------------------------------------

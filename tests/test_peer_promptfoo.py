@@ -18,9 +18,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.peer_promptfoo import (  # noqa: E402
+from benchmarks.peer_config import (  # noqa: E402
     SCENARIOS,
-    _numbers,
     first_request,
     one_request_scenarios,
     peer_scenarios,
@@ -28,6 +27,7 @@ from benchmarks.peer_promptfoo import (  # noqa: E402
     tool_files,
     write_promptfoo_suite,
 )
+from benchmarks.peer_promptfoo import _numbers  # noqa: E402
 from harness.scenario.loader import load_scenarios  # noqa: E402
 from harness.scenario.spec import ResolvedScenario  # noqa: E402
 

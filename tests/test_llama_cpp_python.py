@@ -56,7 +56,7 @@ def test_the_command_serves_the_gguf_deterministically_on_loopback(tmp_path: Pat
     assert options["--host"] == "127.0.0.1" and options["--port"] == "4321"
     assert options["--model"] == str(tmp_path / "m.gguf") and options["--model_alias"] == "smollm2-135m"
     assert options["--chat_format"] == "chatml-function-calling"
-    assert options["--seed"] == "42" and options["--n_threads"] == "2"
+    assert options["--seed"] == "42" and options["--n_threads"] == "1"
 
 
 def test_an_unknown_model_is_named_with_a_suggestion() -> None:

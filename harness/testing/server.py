@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from harness.testing.faults import BREAKS, Fault, check_names
+from harness.testing.rate_limit import RateLimit, SlidingWindow
 from harness.testing.responders import Responder, echo_responder
 from harness.testing.wire import prepare, render_completion, render_events, sse_event
 
@@ -73,6 +74,9 @@ class StubServer:
     headers (names lower-cased) of `requests[i]`; `max_in_flight` is the peak number of chat-completions
     requests handled at once, which benchmarks read to prove their requests really overlapped.
     `errors` collects responder exceptions, which are also answered as HTTP 500.
+
+    With `rate_limit`, chat-completions requests above it are answered 429 (see rate_limit.py) before
+    any latency, fault or responder; they are counted in `rate_limited`, not recorded in `requests`.
     """
 
     def __init__(
@@ -86,6 +90,7 @@ class StubServer:
         models_status: int = 200,
         models_body: str | bytes | dict[str, Any] | None = None,
         breaks: Iterable[str] = (),
+        rate_limit: RateLimit | None = None,
     ) -> None:
         self.responder: Responder = responder or echo_responder
         self.latency = latency
@@ -96,6 +101,8 @@ class StubServer:
         self.models_status = models_status
         self.models_body = models_body
         self.models_served = 0
+        self.window = SlidingWindow(rate_limit) if rate_limit is not None else None
+        self.rate_limited = 0
         self.breaks: set[str] = set(breaks)
         check_names("break", self.breaks, BREAKS)
         self.requests: list[dict[str, Any]] = []
@@ -191,6 +198,7 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 60
     server: _HTTPServer
     request_number = 0  # of the chat-completions request being answered; 0 for other routes
+    limit_headers: dict[str, str] = {}  # the rate limit's headers of the request being answered
 
     def setup(self) -> None:
         super().setup()
@@ -223,6 +231,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, _error_body(404, f"no route for GET {self.path}"))
 
     def do_POST(self) -> None:
+        self.limit_headers = {}  # a kept-alive connection's handler answers many requests
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if urlsplit(self.path).path.rstrip("/") != "/v1/chat/completions":
             self._send(404, _error_body(404, f"no route for POST {self.path}"))
@@ -235,6 +244,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(400, _error_body(400, f"invalid JSON body: {exc}"))
             return
         stub = self.server.stub
+        if stub.window is not None:
+            verdict = stub.window.admit()
+            self.limit_headers = verdict.headers
+            if not verdict.admitted:
+                with stub._lock:
+                    stub.rate_limited += 1
+                self._send(429, _error_body(429, "Rate limit reached for requests (stub)"))
+                return
         number, fault = stub._admit(body, {k.lower(): v for k, v in self.headers.items()})
         self.request_number = number
         try:
@@ -304,6 +321,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("x-request-id", f"req_stub_{self.request_number}")
+        for key, value in self.limit_headers.items():
+            self.send_header(key, value)
         for key, value in headers.items():
             self.send_header(key, value)
         self.end_headers()

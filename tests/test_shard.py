@@ -247,8 +247,8 @@ def test_a_whole_run_journal_is_not_resumed_as_a_shard(good_stub: StubServer, tm
 def test_merged_shards_replay_the_local_cassettes_with_the_recorded_verdicts(tmp_path: Path) -> None:
     """Real answers of small models (`cassettes/local`, offline): three shards merged judge every run as
     the recording did, with the same outcome, findings and error kind."""
-    from test_local_cassettes import VERDICTS
     from test_local_cassettes import verdicts as recorded_verdicts
+    from test_local_cassettes import verdicts_file
 
     paths = []
     for index in (1, 2, 3):
@@ -262,5 +262,5 @@ def test_merged_shards_replay_the_local_cassettes_with_the_recorded_verdicts(tmp
     assert main(["report", "--merge", *paths, "-o", str(tmp_path / "merged.json")]) == 0
     merged = json.loads((tmp_path / "merged.json").read_text())
     ran = [r for r in merged["runs"] if r["outcome"] != "skip"]
-    recorded = json.loads(VERDICTS.read_text())
+    recorded = json.loads(verdicts_file("local").read_text())
     assert recorded_verdicts({"runs": ran}) == recorded

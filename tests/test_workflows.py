@@ -63,7 +63,7 @@ def cli_commands(script: str) -> list[list[str]]:
 
 ALL_COMMANDS = [
     pytest.param(cmd, id=f"{name}:{' '.join(cmd[1:])}")
-    for name in ("nightly.yml", "ci.yml", "stack-vllm.yml")
+    for name in ("nightly.yml", "ci.yml", "stacks.yml")
     for script in run_scripts(load(name))
     for cmd in cli_commands(script)
 ]

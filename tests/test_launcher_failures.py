@@ -126,7 +126,7 @@ def test_doctor_names_the_failure_and_its_fix(sigill: None, capsys: pytest.Captu
     assert main(["doctor", "--model", "smollm2-135m"]) == 1
     out = capsys.readouterr().out
     assert "ok    llama-server" in out and "ok    weights" in out
-    assert "FAIL  server start" in out and "illegal instruction" in out and "(log: " in out
+    assert "FAIL  local start" in out and "illegal instruction" in out and "(log: " in out
     assert "fix: rebuild llama.cpp" in out
 
 
@@ -137,7 +137,7 @@ def test_doctor_without_the_local_extra(
     assert main(["doctor", "--format", "json"]) == 1
     checks = {c["name"]: c for c in json.loads(capsys.readouterr().out)}
     assert checks["llama-server"]["status"] == "FAIL" and "scripts/setup.sh" in checks["llama-server"]["fix"]
-    assert "server start" not in checks  # nothing to start
+    assert "local start" not in checks  # nothing to start
     assert checks["node"]["status"] in ("ok", "warn")
 
 
@@ -148,7 +148,7 @@ def test_doctor_passes_with_the_installed_build(capsys: pytest.CaptureFixture[st
         pytest.skip(reason)
     assert main(["doctor", "--model", "smollm2-135m"]) == 0
     out = capsys.readouterr().out
-    assert "ok    completion" in out and "tokens/s" in out
+    assert "ok    local completion" in out and "tokens/s" in out
 
 
 @pytest.mark.live_local

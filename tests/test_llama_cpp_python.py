@@ -148,3 +148,21 @@ def test_the_script_builds_what_the_launcher_names_portably() -> None:
     flags = shlex.split(lcp.CMAKE_ARGS)
     assert "-DGGML_NATIVE=OFF" in flags and not [f for f in flags if "AMX" in f and f.endswith("=ON")]
     assert set(shlex.split(local.PORTABLE_CMAKE_ARGS)) <= set(flags)  # the same CPU level as llama-server
+
+
+def test_doctor_starts_the_stack_it_is_asked_for_and_names_its_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _fake_python(tmp_path, monkeypatch, "#!/bin/sh\nkill -ILL $$\n")
+    assert main(["doctor", "--provider", "local-llamacpp-python"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  local-llamacpp-python start smollm2-135m: " in out and "illegal instruction" in out
+    assert "fix: rebuild llama-cpp-python for a portable CPU level" in out
+    assert "local start" not in out  # only the stacks asked for are started
+
+
+def test_doctor_refuses_a_provider_that_is_not_launched(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["doctor", "--provider", "local-vlm"]) == 2
+    err = capsys.readouterr().err
+    assert "doctor --provider local-vlm: not a launched provider" in err and "did you mean" in err
+    assert "local-llamacpp-python" in err and "local-vllm" in err

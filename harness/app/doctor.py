@@ -17,7 +17,10 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Literal
 
+from harness.core.errors import HarnessError, did_you_mean
 from harness.providers.launchers import llama_server as local
+from harness.providers.launchers.base import LauncherError
+from harness.providers.registry import ProviderSpec, load_registry
 
 Status = Literal["ok", "FAIL", "warn"]
 NODE_MAJOR = 20
@@ -51,7 +54,7 @@ def _installed() -> list[Check]:
     return checks
 
 
-def _completion(base_url: str, model: str) -> Check:
+def _completion(base_url: str, model: str, name: str = "completion") -> Check:
     """One short chat completion, and the generation speed llama-server reports for it."""
     port = int(base_url.rsplit(":", 1)[1].split("/")[0])
     body = json.dumps({"model": model, "messages": PROMPT, "max_tokens": 16, "temperature": 0})
@@ -62,20 +65,20 @@ def _completion(base_url: str, model: str) -> Check:
         response = conn.getresponse()
         status, raw = response.status, response.read()
     except OSError as exc:
-        return Check("completion", "FAIL", f"{model}: no answer: {exc}", "see the server log")
+        return Check(name, "FAIL", f"{model}: no answer: {exc}", "see the server log")
     finally:
         conn.close()
     elapsed = time.monotonic() - started
     if status != 200:
-        return Check("completion", "FAIL", f"{model}: HTTP {status}: {raw[:200]!r}", "see the server log")
+        return Check(name, "FAIL", f"{model}: HTTP {status}: {raw[:200]!r}", "see the server log")
     try:
         answer = json.loads(raw)
         text = answer["choices"][0]["message"]["content"] or ""
     except (ValueError, KeyError, IndexError, TypeError) as exc:
-        return Check("completion", "FAIL", f"{model}: unreadable answer ({exc}): {raw[:200]!r}")
+        return Check(name, "FAIL", f"{model}: unreadable answer ({exc}): {raw[:200]!r}")
     speed = (answer.get("timings") or {}).get("predicted_per_second")
     rate = f", {speed:.0f} tokens/s generated" if isinstance(speed, int | float) else ""
-    return Check("completion", "ok", f"{model}: {text.strip()[:40]!r} in {elapsed:.1f} s{rate}")
+    return Check(name, "ok", f"{model}: {text.strip()[:40]!r} in {elapsed:.1f} s{rate}")
 
 
 def _node() -> Check:
@@ -106,30 +109,55 @@ def _launchers() -> list[Check]:
     return checks
 
 
-def run_checks(models: list[str], *, start: bool = True) -> list[Check]:
-    """All checks in order; the server is started (and stopped) only when what it needs is installed."""
+def _launched(provider: str, spec: ProviderSpec, models: list[str]) -> list[Check]:
+    """Start each model's server of a launched provider, and ask it one short completion."""
+    from harness.providers.launchers import launcher_class
+
+    cls = launcher_class(spec.launcher or "", where=f"provider {provider!r}")
+    if (reason := cls.missing_reason()) is not None:
+        return [Check(f"{provider} start", "FAIL", reason)]
+    checks = []
+    with cls() as servers:
+        for model in models:
+            started = time.monotonic()
+            try:
+                url = servers.base_url(model)
+            except LauncherError as exc:
+                log = f" (log: {exc.log})" if exc.log else ""
+                checks.append(Check(f"{provider} start", "FAIL", f"{model}: {exc.summary}{log}", exc.fix))
+                break
+            checks.append(Check(f"{provider} start", "ok", f"{model}: healthy in "
+                                f"{time.monotonic() - started:.1f} s"))
+            checks.append(_completion(url, model, f"{provider} completion"))
+    return checks
+
+
+def run_checks(models: list[str], *, start: bool = True, providers: list[str] | None = None) -> list[Check]:
+    """All checks in order; a server is started (and stopped) only when what it needs is installed.
+
+    `providers`: the launched providers whose servers to start (default `local`, llama-server); `models`
+    narrows the first one to those models.
+    """
     checks = [Check("python", "ok", sys.version.split()[0])] + _installed()
-    if start and all(c.status == "ok" for c in checks):
-        with local.LocalServers() as servers:
-            for model in models:
-                started = time.monotonic()
-                try:
-                    url = servers.base_url(model)
-                except local.LocalServerError as exc:
-                    log = f" (log: {exc.log})" if exc.log else ""
-                    checks.append(Check("server start", "FAIL", exc.summary + log, exc.fix))
-                    break
-                checks.append(Check("server start", "ok", f"{model}: healthy in "
-                                    f"{time.monotonic() - started:.1f} s"))
-                checks.append(_completion(url, model))
+    if start:
+        registry = load_registry()
+        for i, provider in enumerate(providers or ["local"]):
+            spec = registry.get(provider)
+            if spec is None or spec.launcher is None:
+                launched = sorted(name for name, s in registry.items() if s.launcher)
+                raise HarnessError(f"doctor --provider {provider}: not a launched provider; known: "
+                                   f"{', '.join(launched)}{did_you_mean(provider, launched)}")
+            if spec.launcher == local.LocalServers.id and any(c.status != "ok" for c in checks):
+                continue  # llama-server or its weights are missing: said above, with the fix
+            checks += _launched(provider, spec, (models if i == 0 and models else spec.models))
     checks += _launchers()
     checks.append(_node())
     return checks
 
 
-def run_doctor(models: list[str], fmt: str, start: bool) -> int:
+def run_doctor(models: list[str], fmt: str, start: bool, providers: list[str] | None = None) -> int:
     """Print the checks; exit 1 when a required one failed (warnings do not count)."""
-    checks = run_checks(models or sorted(local.LOCAL_MODELS), start=start)
+    checks = run_checks(models, start=start, providers=providers)
     if fmt == "json":
         print(json.dumps([asdict(c) for c in checks], indent=2))
     else:

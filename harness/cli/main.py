@@ -76,7 +76,10 @@ def _parser() -> argparse.ArgumentParser:
     models.add_argument("--timeout", type=float, default=30.0, help="seconds for the request")
 
     doctor = sub.add_parser("doctor", help="check that the local provider can run here, and the fixes")
-    doctor.add_argument("--model", action="append", default=[], help="local model to start (default: all)")
+    doctor.add_argument("--provider", action="append", default=[], metavar="PROVIDER",
+                        help="launched provider whose servers to start (repeatable; default: local)")
+    doctor.add_argument("--model", action="append", default=[],
+                        help="model of the first provider to start (default: all)")
     doctor.add_argument("--no-start", action="store_true", help="only check what is installed")
     doctor.add_argument("--format", choices=["text", "json"], default="text")
 
@@ -155,7 +158,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "doctor":
         from harness.app.doctor import run_doctor
 
-        return run_doctor(args.model, args.format, start=not args.no_start)
+        return run_doctor(args.model, args.format, start=not args.no_start, providers=args.provider)
     if args.command == "judge":
         from harness.app.judge import run_judge
 

@@ -179,9 +179,19 @@ def test_an_unusable_schema_decides_nothing() -> None:
 # ---------------------------------------------------------------------------------------- finish_reason
 
 
-@pytest.mark.parametrize("finish", ["stop", "length", None])
+@pytest.mark.parametrize("finish", ["stop", "content_filter", None])
 def test_calls_without_tool_calls_finish_reason(finish: Any) -> None:
     assert ids(judge(response(call(), finish=finish))) == {"finish_reason"}
+
+
+def test_calls_cut_at_the_token_limit_are_a_warning() -> None:
+    """"length" beside calls is the truthful reason for an answer cut at max_tokens (OpenAI answers so too);
+    a cut call's broken arguments are a violation of their own."""
+    judged = judge(response(call(), finish="length"))
+    assert ids(judged) == set() and ids(judged, "warning") == {"finish_reason"}
+    assert "cut at the token limit" in only(judged, "finish_reason").message
+    cut = judge(response(call(args='{"city": "Par'), finish="length"))
+    assert ids(cut) == {"tool_call.arguments_json"} and ids(cut, "warning") == {"finish_reason"}
 
 
 def test_stop_after_a_named_tool_choice_is_only_a_warning() -> None:
@@ -189,7 +199,7 @@ def test_stop_after_a_named_tool_choice_is_only_a_warning() -> None:
     named = {**request(), "tool_choice": {"type": "function", "function": {"name": "weather"}}}
     judged = judge(response(call(), finish="stop"), named)
     assert ids(judged) == set() and ids(judged, "warning") == {"finish_reason"}
-    assert ids(judge(response(call(), finish="length"), named)) == {"finish_reason"}  # cut off: a breach
+    assert ids(judge(response(call(), finish="content_filter"), named)) == {"finish_reason"}
     required = {**named, "tool_choice": "required"}
     assert ids(judge(response(call(), finish="stop"), required)) == {"finish_reason"}
     other = {**named, "tool_choice": {"type": "function", "function": {"name": "now"}}}

@@ -216,6 +216,12 @@ def check_finish_reason(ex: Exchange) -> Iterator[Finding]:
         yield Finding(check="finish_reason", severity="warning", expected="tool_calls", actual=reason,
                       message="finish_reason is 'stop' for a call forced by a named tool_choice, as OpenAI "
                       "answers too; clients that branch on finish_reason will not run it")
+    elif calls and reason == "length":
+        # The answer hit the token limit: "length" is the truthful reason (OpenAI's too), and a client that
+        # honours it will not run calls that may be cut short; a cut call's arguments are judged on their own.
+        yield Finding(check="finish_reason", severity="warning", expected="tool_calls", actual=reason,
+                      message=f"the answer was cut at the token limit with {len(calls)} tool call(s); the "
+                      "last may be incomplete, and clients that branch on finish_reason will not run them")
     elif calls and reason != "tool_calls" and not (legacy_only and reason == "function_call"):
         yield Finding(check="finish_reason", expected="tool_calls", actual=reason,
                       message=f"finish_reason is {reason!r} although the response has {len(calls)} tool "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -122,10 +123,24 @@ def _read(response: Any, attempt: Attempt, start: float, stream: bool, cap: int)
             attempt.text = b"".join(chunks).decode(http.encoding or "utf-8", "replace")
 
 
+_sent = threading.local()
+
+
+def mark_sent(request: Any) -> None:
+    """An httpx2 request hook: the moment the SDK, done building the request, hands it to the transport.
+
+    A turn's latency is timed from here, not from the call into the SDK: building the request (the SDK
+    walks every message through its type transforms, a millisecond or more under load) is the client's
+    work, not the provider's time to answer. Clients built without the hook time from the call.
+    """
+    _sent.at = time.perf_counter()
+
+
 def _call(client: openai.OpenAI, body: dict[str, Any], limits: RequestLimits) -> Attempt:
     stream = bool(body.get("stream"))
     rest = {k: v for k, v in body.items() if k not in ("model", "messages", "stream")}
     start = time.perf_counter()
+    _sent.at = None
     attempt = Attempt(streamed=stream)
     request = Bound.after(limits.timeout, "timeout",
                           f"the request passed its time bound of {limits.timeout:g}s (--timeout)"
@@ -136,15 +151,18 @@ def _call(client: openai.OpenAI, body: dict[str, Any], limits: RequestLimits) ->
             with client.chat.completions.with_streaming_response.create(
                 model=body["model"], messages=body["messages"], extra_body=rest, **options
             ) as response:
+                start = _sent.at or start
                 attempt.status = response.http_response.status_code
                 _read(response, attempt, start, stream, limits.max_response_bytes)
     except openai.APIStatusError as exc:
+        start = _sent.at or start
         attempt.status = exc.status_code
         attempt.text = exc.response.text
         attempt.error = classify_error(exc.status_code, attempt.text)
         attempt.retry_after = _retry_after(exc.response.headers)
         attempt.http_error = True
     except Exception as exc:  # a stream cut midway surfaces from httpx2 as a protocol/read error
+        start = _sent.at or start
         attempt.error = _transport_error(exc, attempt.status, request)
     attempt.latency_s = time.perf_counter() - start
     return attempt

@@ -1,0 +1,124 @@
+"""What every benchmark shares: its printed line, its sizes, and honest ways to time and sample.
+
+A line is `name: what was measured ratio=<x> target=<y>`, lower is better. Every figure is a median of
+samples taken after a warm-up; two things compared are sampled alternately, round by round, so a
+neighbour's burst on this shared 2-core machine hits both alike.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import resource
+import statistics
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from suite import Suite, load_suite
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Outcome:
+    name: str
+    detail: str
+    ratio: float
+    target: float
+
+    @property
+    def met(self) -> bool:
+        return self.ratio <= self.target
+
+    def line(self) -> str:
+        return f"{self.name}: {self.detail} ratio={self.ratio:.3f} target={self.target:g}"
+
+
+@dataclass
+class Bench:
+    """The temporary folder, the samples per measurement, and whether this is the long `--full` run."""
+
+    folder: Path
+    rounds: int
+    full: bool = False
+    tiny: bool = False  # the smoke test's size: every benchmark runs, none measures anything
+    _suite: Suite | None = field(default=None, repr=False)
+
+    @property
+    def suite(self) -> Suite:
+        if self._suite is None:
+            self._suite = load_suite(self.folder)
+        return self._suite
+
+    def size(self, default: int, full: int, tiny: int = 1) -> int:
+        return tiny if self.tiny else full if self.full else default
+
+
+def load() -> str:
+    """The machine's load average: wall-time figures on a busy 2-core machine should be read with it."""
+    return f"load {os.getloadavg()[0]:.1f}"
+
+
+def cpu_timed(fn: Callable[[], object]) -> float:
+    """CPU seconds of this whole process (every thread) spent running `fn`; not the stub's, which has
+    its own process."""
+    gc.collect()
+    start = time.process_time()
+    fn()
+    return time.process_time() - start
+
+
+def paired(a: Callable[[], object], b: Callable[[], object], rounds: int) -> tuple[float, float]:
+    """Median CPU seconds of `a` and of `b`, interleaved round by round so drift hits both alike."""
+    a(), b()  # warm-up: imports, caches, the page cache for cassettes
+    times_a, times_b = [], []
+    for _ in range(rounds):
+        times_a.append(cpu_timed(a))
+        times_b.append(cpu_timed(b))
+    return statistics.median(times_a), statistics.median(times_b)
+
+
+def repeated(fn: Callable[[], object], times: int) -> Callable[[], None]:
+    def run() -> None:
+        for _ in range(times):
+            fn()
+
+    return run
+
+
+def child_cpu(command: list[str], cwd: Path) -> float:
+    """CPU seconds (user + system) of one child process running `command` to its end."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def child_peak(command: list[str], cwd: Path) -> tuple[int, float]:
+    """Peak resident memory (bytes) and CPU seconds of one child running `command`, from its own rusage.
+
+    `os.wait4` reports the one child's figures; RUSAGE_CHILDREN would keep the maximum of every child
+    so far, and tracemalloc, in process, slows the measured code several times over and misses what
+    C extensions allocate.
+    """
+    child = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert child.stderr is not None
+    err = child.stderr.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)  # reaped here: tell Popen, so it never waits again
+    if child.returncode:
+        raise RuntimeError(f"{' '.join(command)} failed: {err.decode(errors='replace')[-2000:]}")
+    return usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime  # ru_maxrss is in KiB on Linux
+
+
+def paired_commands(a: list[str], b: list[str], cwd: Path, rounds: int) -> tuple[float, float]:
+    """Median child CPU seconds of two commands, interleaved round by round, after one warm-up each."""
+    child_cpu(a, cwd), child_cpu(b, cwd)
+    times_a, times_b = [], []
+    for _ in range(rounds):
+        times_a.append(child_cpu(a, cwd))
+        times_b.append(child_cpu(b, cwd))
+    return statistics.median(times_a), statistics.median(times_b)

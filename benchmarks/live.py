@@ -62,7 +62,8 @@ def ideal_wall(results: list[RunResult], latency: float, concurrency: int) -> tu
     """
     turns = [len(r.turns) for r in results]
     waves = max(max(turns), math.ceil(sum(turns) / concurrency))
-    shape = ", ".join(f"{turns.count(k)} of {k} turn{'s' * (k > 1)}" for k in sorted(set(turns), reverse=True))
+    kinds = sorted(set(turns), reverse=True)
+    shape = ", ".join(f"{turns.count(k)} of {k} turn{'s' * (k > 1)}" for k in kinds)
     return latency * waves, (f"ideal {latency * waves:.2f} s = {latency * 1e3:.0f} ms x max({max(turns)}, "
                              f"ceil({sum(turns)} requests / {concurrency})) for runs {shape}")
 
@@ -114,7 +115,9 @@ def bench_concurrency_64(b: Bench) -> Outcome:
 # --- latency accuracy -------------------------------------------------------------------------------
 
 
-def latency_errors(b: Bench, stub: StubProcess, concurrency: int, latency: float) -> tuple[list[float], list[float]]:
+def latency_errors(
+    b: Bench, stub: StubProcess, concurrency: int, latency: float
+) -> tuple[list[float], list[float]]:
     """Per turn, the reported latency less the time the stub held that request (matched by the id it
     put in its answer), and less the injected latency; seconds."""
     config = RunConfig(trials=b.size(5, 20), concurrency=concurrency)
@@ -145,10 +148,10 @@ def bench_latency(b: Bench, concurrency: int, target: float, latency: float = 0.
         errors, injected = latency_errors(b, stub, concurrency, latency)
     absolute = [abs(e) for e in errors]
     detail = (
-        f"{len(errors)} turns at concurrency {concurrency}, {latency * 1e3:.0f} ms injected; reported - held: "
-        f"median {statistics.median(errors) * 1e3:+.2f} ms, p90 {ms(absolute, 0.9)} ms, worst "
-        f"{max(absolute) * 1e3:.1f} ms; reported - injected: median {statistics.median(injected) * 1e3:+.2f} ms"
-        f", {load()}; median |reported - held| ms"
+        f"{len(errors)} turns at concurrency {concurrency}, {latency * 1e3:.0f} ms injected; reported - "
+        f"held: median {statistics.median(errors) * 1e3:+.2f} ms, p90 {ms(absolute, 0.9)} ms, worst "
+        f"{max(absolute) * 1e3:.1f} ms; reported - injected: median "
+        f"{statistics.median(injected) * 1e3:+.2f} ms, {load()}; median |reported - held| ms"
     )
     return Outcome(f"latency-{concurrency}", detail, statistics.median(absolute) * 1e3, target)
 
@@ -202,9 +205,9 @@ def bench_overhead(b: Bench) -> Outcome:
         client.close()
     differences = [(h - b_) * 1e3 for h, b_ in zip(cpu_h, cpu_b, strict=True)]
     detail = (
-        f"{len(runs)} runs, {len(bodies)} requests per pass, stub without latency; CPU per request: harness "
-        f"{statistics.median(cpu_h) * 1e3:.2f} ms, bare SDK {statistics.median(cpu_b) * 1e3:.2f} ms; wall per "
-        f"request: harness {statistics.median(wall_h) * 1e3:.2f} ms, bare SDK "
+        f"{len(runs)} runs, {len(bodies)} requests per pass, stub without latency; CPU per request: "
+        f"harness {statistics.median(cpu_h) * 1e3:.2f} ms, bare SDK {statistics.median(cpu_b) * 1e3:.2f} ms; "
+        f"wall per request: harness {statistics.median(wall_h) * 1e3:.2f} ms, bare SDK "
         f"{statistics.median(wall_b) * 1e3:.2f} ms; {len(differences)} paired passes, {load()}; "
         f"median ms CPU added per request"
     )

@@ -74,7 +74,8 @@ class StubProcess:
         return self
 
     def stats(self) -> dict[str, Any]:
-        """`requests`, `max_in_flight`, `in_flight`, `held` ([number, seconds] per answered request), `errors`."""
+        """`requests`, `max_in_flight`, `in_flight`, `connections_opened`, `held` ([number, seconds] per
+        answered request), `errors`: counted since the start or the last `reset`."""
         root = self.base_url.removesuffix("/v1")
         with urllib.request.urlopen(root + "/_stub/stats", timeout=10) as response:  # noqa: S310 (loopback)
             data: dict[str, Any] = json.loads(response.read())

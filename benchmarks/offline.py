@@ -79,7 +79,8 @@ def bench_scaling(b: Bench, factor: int = 16) -> Outcome:
     detail = (
         f"{base.origin}: {len(one.runs)} vs {len(many.runs)} runs; "
         f"{small / len(one.runs) / factor * 1e3:.2f} vs {large / len(many.runs) * 1e3:.2f} ms CPU per run, "
-        f"median of {rounds}; peak memory (RSS of a process replaying it once) {peak_one / 2**20:.0f} MiB vs {peak_many / 2**20:.0f} MiB; "
+        f"median of {rounds}; peak memory (RSS of a process replaying it once) {peak_one / 2**20:.0f} MiB "
+        f"vs {peak_many / 2**20:.0f} MiB; "
         f"CPU per run {factor}x / 1x"
     )
     return Outcome("scaling", detail, large / small, 1.2)

@@ -13,8 +13,10 @@ import math
 import re
 import statistics
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import httpx2
 import openai
 from measure import ROOT, Bench, Outcome, load
 from suite import bare_call, stub_target, test_scenarios
@@ -49,6 +51,55 @@ def ms(values: list[float], q: float) -> str:
     return f"{ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1e3:.1f}"
 
 
+# --- the bare SDK under the same conditions ---------------------------------------------------------
+
+
+def bare_timed(client: openai.OpenAI, body: dict[str, Any]) -> tuple[float, int]:
+    """One bare SDK call timed as a script would time it (around `create` and reading the answer to
+    its end), and the stub's number of the request, from the id the stub gave its answer."""
+    start = time.perf_counter()
+    if body.get("stream"):
+        ident = ""
+        for chunk in client.chat.completions.create(**body):
+            ident = chunk.id
+    else:
+        ident = client.chat.completions.create(**body).id
+    seconds = time.perf_counter() - start
+    match = _NUMBER.fullmatch(ident)
+    if match is None:
+        raise RuntimeError(f"the stub's answer has no numbered id: {ident!r}")
+    return seconds, int(match.group(1))
+
+
+def bare_pass(stub: StubProcess, results: list[RunResult], concurrency: int) -> tuple[float, list[float]]:
+    """The harness's conversations again, as bare SDK calls replaying each run's request bodies in
+    turn, `concurrency` runs at a time on as many threads, in plan order as the engine takes them.
+
+    The reference for a figure that the machine's load moves: what a Python client with a thread per
+    conversation and nothing to check achieves here and now. Returns the wall time and, per request,
+    the measured seconds less the time the stub held it.
+    """
+    conversations = [[t.request for t in r.turns] for r in results]
+    http = httpx2.Client(limits=httpx2.Limits(max_connections=None, max_keepalive_connections=concurrency))
+    client = openai.OpenAI(base_url=stub.base_url, api_key="bench", max_retries=0, http_client=http)
+    timed: list[tuple[float, int]] = []
+
+    def converse(bodies: list[dict[str, Any]]) -> None:
+        timed.extend(bare_timed(client, body) for body in bodies)
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:  # warm-up: connections, imports
+        list(pool.map(converse, conversations[:concurrency]))
+        stub.reset()
+        timed.clear()
+        gc.collect()
+        start = time.perf_counter()
+        list(pool.map(converse, conversations))
+        wall = time.perf_counter() - start
+    held = {number: seconds for number, seconds in stub.stats()["held"]}
+    client.close()
+    return wall, [seconds - held[number] for seconds, number in timed]
+
+
 # --- concurrency ------------------------------------------------------------------------------------
 
 
@@ -69,7 +120,7 @@ def ideal_wall(results: list[RunResult], latency: float, concurrency: int) -> tu
 
 
 def bench_concurrency(b: Bench, concurrency: int, latency: float = 0.2) -> Outcome:
-    waves = b.size(20, 60)  # requests each slot makes in turn: the ideal's last wave is then 1/waves of it
+    waves = b.size(15, 60)  # requests each slot makes in turn: the ideal's last wave is then 1/waves of it
     passes = b.size(3, 7)
     with oracle_stub(latency) as stub:
         probe = RunConfig(concurrency=concurrency)
@@ -77,10 +128,13 @@ def bench_concurrency(b: Bench, concurrency: int, latency: float = 0.2) -> Outco
             per_trial = sum(len(r.turns) for r in passed(engine.run_all(planned(stub, probe))))
         config = RunConfig(concurrency=concurrency, trials=max(1, math.ceil(waves * concurrency / per_trial)))
         runs = planned(stub, config)
-        walls, cpus, peaks, held, opened = [], [], [], [], []
+        walls, cpus, peaks, held, opened, bare = [], [], [], [], [], []
+        results: list[RunResult] = []
         with Engine(config) as engine:
             engine.run_all(runs[:concurrency])
-            for _ in range(passes):
+            for number in range(passes):
+                if number:  # alternately, so the load that slows one slows the other
+                    bare.append(bare_pass(stub, results, concurrency)[0])
                 stub.reset()
                 gc.collect()
                 start, cpu = time.perf_counter(), time.process_time()
@@ -97,9 +151,11 @@ def bench_concurrency(b: Bench, concurrency: int, latency: float = 0.2) -> Outco
     detail = (
         f"{len(runs)} runs, {requests} requests, {latency * 1e3:.0f} ms injected, concurrency {concurrency}; "
         f"{how}; wall median {wall:.2f} s of {passes} (min {min(walls):.2f}, max {max(walls):.2f}); "
-        f"peak in flight {min(peaks)}, new connections per pass {max(opened)}; stub held median "
+        f"peak in flight {min(peaks)}, connections opened in the first pass {opened[0]}; stub held median "
         f"{ms(held, 0.5)} ms, p99 {ms(held, 0.99)} ms; harness CPU "
-        f"{statistics.median(cpus) / requests * 1e3:.2f} ms per request, {load()}; wall / ideal"
+        f"{statistics.median(cpus) / requests * 1e3:.2f} ms per request; the same requests as bare SDK "
+        f"calls, a thread per run: wall / ideal {statistics.median(bare) / ideal:.3f} (median of "
+        f"{len(bare)}), {load()}; wall / ideal"
     )
     return Outcome(f"concurrency-{concurrency}", detail, wall / ideal, 1.10)
 
@@ -117,10 +173,10 @@ def bench_concurrency_64(b: Bench) -> Outcome:
 
 def latency_errors(
     b: Bench, stub: StubProcess, concurrency: int, latency: float
-) -> tuple[list[float], list[float]]:
+) -> tuple[list[float], list[float], list[RunResult]]:
     """Per turn, the reported latency less the time the stub held that request (matched by the id it
     put in its answer), and less the injected latency; seconds."""
-    config = RunConfig(trials=b.size(5, 20), concurrency=concurrency)
+    config = RunConfig(trials=b.size(4, 20), concurrency=concurrency)
     runs = planned(stub, config)
     by_held: list[float] = []
     by_injected: list[float] = []
@@ -136,7 +192,7 @@ def latency_errors(
                     raise RuntimeError(f"turn {turn.number} has no latency or no stub request to match")
                 by_held.append(turn.latency_s - held[int(match.group(1))])
                 by_injected.append(turn.latency_s - latency)
-    return by_held, by_injected
+    return by_held, by_injected, results
 
 
 def bench_latency(b: Bench, concurrency: int, target: float, latency: float = 0.1) -> Outcome:
@@ -145,13 +201,16 @@ def bench_latency(b: Bench, concurrency: int, target: float, latency: float = 0.
     harness's error plus the loopback transfer; the injected latency is given too, for comparison with
     earlier figures, but the stub's own work and a late wake-up on a busy machine count in it."""
     with oracle_stub(latency) as stub:
-        errors, injected = latency_errors(b, stub, concurrency, latency)
+        errors, injected, results = latency_errors(b, stub, concurrency, latency)
+        bare = bare_pass(stub, results, concurrency)[1]
     absolute = [abs(e) for e in errors]
     detail = (
         f"{len(errors)} turns at concurrency {concurrency}, {latency * 1e3:.0f} ms injected; reported - "
         f"held: median {statistics.median(errors) * 1e3:+.2f} ms, p90 {ms(absolute, 0.9)} ms, worst "
         f"{max(absolute) * 1e3:.1f} ms; reported - injected: median "
-        f"{statistics.median(injected) * 1e3:+.2f} ms, {load()}; median |reported - held| ms"
+        f"{statistics.median(injected) * 1e3:+.2f} ms; bare SDK calls timed around create, same requests"
+        f" and concurrency: measured - held median {statistics.median(bare) * 1e3:+.2f} ms, p90 "
+        f"{ms([abs(e) for e in bare], 0.9)} ms, {load()}; median |reported - held| ms"
     )
     return Outcome(f"latency-{concurrency}", detail, statistics.median(absolute) * 1e3, target)
 

@@ -74,7 +74,8 @@ def bench_scaling(b: Bench, factor: int = 16) -> Outcome:
     one = scaled(base, 1, b.folder / "x1")
     many = scaled(base, factor, b.folder / f"x{factor}")
     rounds = b.size(3, 5)
-    small, large = paired(repeated(lambda: replay_all(one), factor), lambda: replay_all(many), rounds)
+    small, large = paired(repeated(lambda: replay_all(one), factor), lambda: replay_all(many), rounds,
+                          warm_up=lambda: replay_all(one))
     peak_one, peak_many = peak_of(one, b.folder / "x1"), peak_of(many, b.folder / f"x{factor}")
     detail = (
         f"{base.origin}: {len(one.runs)} vs {len(many.runs)} runs; "
@@ -98,7 +99,7 @@ def bench_startup_plugin(b: Bench) -> Outcome:
     empty = b.folder / "empty"
     empty.mkdir(exist_ok=True)
     base = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"]
-    rounds = b.size(7, 15, 1)
+    rounds = b.size(5, 15, 1)
     with_plugin, without = paired_commands(base, [*base, "-p", "no:toolcall_harness"], empty, rounds)
     added = (with_plugin - without) * 1e3
     detail = (f"pytest --collect-only, empty folder: {with_plugin * 1e3:.0f} ms with the plugin, "

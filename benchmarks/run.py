@@ -58,9 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--full", action="store_true", help="longer samples and the whole suite scaled")
     size.add_argument("--smoke", action="store_true", help="smallest sizes: checks that each one runs")
-    parser.add_argument("--rounds", type=int, help="samples of the replay benchmark (default: 9, --full 15)")
+    parser.add_argument("--rounds", type=int, help="samples of the replay benchmark (default: 5, --full 15)")
     args = parser.parse_args(argv)
-    rounds = args.rounds or (1 if args.smoke else 15 if args.full else 9)
+    rounds = args.rounds or (1 if args.smoke else 15 if args.full else 5)
     started, load_before = time.perf_counter(), os.getloadavg()[0]
     missed = []
     with tempfile.TemporaryDirectory(prefix="toolcall-bench-") as tmp:

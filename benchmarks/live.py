@@ -121,7 +121,7 @@ def ideal_wall(results: list[RunResult], latency: float, concurrency: int) -> tu
 
 def bench_concurrency(b: Bench, concurrency: int, latency: float = 0.2) -> Outcome:
     waves = b.size(15, 60)  # requests each slot makes in turn: the ideal's last wave is then 1/waves of it
-    passes = b.size(3, 7)
+    passes = b.size(3, 7, 2)  # the bare reference runs between two passes
     with oracle_stub(latency) as stub:
         probe = RunConfig(concurrency=concurrency)
         with Engine(probe) as engine:  # warm-up: imports, and `concurrency` connections opened

@@ -22,8 +22,10 @@ def load_responder(spec: str) -> Responder:
     module, _, name = spec.partition(":")
     if not module or not name:
         raise SystemExit(f"--responder {spec!r}: expected MODULE:NAME")
-    factory = getattr(importlib.import_module(module), name)
-    responder: Responder = factory()
+    try:
+        responder: Responder = getattr(importlib.import_module(module), name)()
+    except Exception as exc:  # one line for the parent to show, not a traceback
+        raise SystemExit(f"--responder {spec!r}: cannot load it: {type(exc).__name__}: {exc}") from None
     return responder
 
 

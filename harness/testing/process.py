@@ -93,11 +93,14 @@ class StubProcess:
         process, self.process = self.process, None
         if process is None:
             return ""
+        for pipe in (process.stdin, process.stdout):
+            if pipe is not None and not pipe.closed:
+                pipe.close()  # closing its stdin is the child's signal to stop
         try:
-            process.communicate(timeout=10)  # closes its stdin first
+            process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
-            process.communicate()
+            process.wait()
         self._stderr.seek(0)
         err = self._stderr.read()
         self._stderr.close()

@@ -142,7 +142,7 @@ def _call(client: openai.OpenAI, body: dict[str, Any], limits: RequestLimits) ->
     # is the harness's own, already in wire form, and is sent as it is. Given as `messages`, the SDK
     # would walk it through its TypedDict transforms, an identity on wire-form dicts that cost about
     # 1 ms of CPU per request (half the SDK's share), held under the GIL that concurrent runs share.
-    # The SDK places `extra_body` over its own keys, so the bytes sent are the same, in the same order.
+    # The SDK lays `extra_body` over its own keys, so the JSON sent is the same (tests/test_request_wire.py).
     rest = {k: v for k, v in body.items() if k not in ("model", "stream")}
     start = time.perf_counter()
     _sent.at = None

@@ -176,13 +176,14 @@ def latency_errors(
 ) -> tuple[list[float], list[float], list[RunResult]]:
     """Per turn, the reported latency less the time the stub held that request (matched by the id it
     put in its answer), and less the injected latency; seconds."""
-    config = RunConfig(trials=b.size(4, 20), concurrency=concurrency)
+    # Side by side a pass is short and its turns' errors vary with the neighbours: take more of them.
+    config = RunConfig(trials=b.size(4 if concurrency == 1 else 8, 20), concurrency=concurrency)
     runs = planned(stub, config)
     by_held: list[float] = []
     by_injected: list[float] = []
     with Engine(config) as engine:
         engine.run_all(runs[: max(2, concurrency)])  # warm-up
-        for _ in range(b.size(2, 4)):
+        for _ in range(b.size(2 if concurrency == 1 else 4, 6)):
             stub.reset()
             results = passed(engine.run_all(runs))
             held = {number: seconds for number, seconds in stub.stats()["held"]}

@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+
     def watch_stdin() -> None:
         sys.stdin.read()
         stop.set()

@@ -37,6 +37,7 @@ class Attempt:
     retry_after: float | None = None
     http_error: bool = False  # the server answered with a non-2xx status (not a transport failure)
     streamed: bool = False
+    ended: float | None = None  # time.perf_counter() when the body's last byte was read
 
 
 @dataclass
@@ -118,6 +119,9 @@ def _read(response: Any, attempt: Attempt, start: float, stream: bool, cap: int)
                 *lines, pending = pending.split("\n")
                 if any(_is_first_token(line.strip()) for line in lines):
                     attempt.ttft_s = now
+        # The answer is complete here: closing it, returning the connection to the pool and decoding
+        # the text are the harness's work, which a thread may do late when others hold the GIL.
+        attempt.ended = time.perf_counter()
     finally:
         if attempt.error is None:
             attempt.text = b"".join(chunks).decode(http.encoding or "utf-8", "replace")
@@ -169,7 +173,7 @@ def _call(client: openai.OpenAI, body: dict[str, Any], limits: RequestLimits) ->
     except Exception as exc:  # a stream cut midway surfaces from httpx2 as a protocol/read error
         start = _sent.at or start
         attempt.error = _transport_error(exc, attempt.status, request)
-    attempt.latency_s = time.perf_counter() - start
+    attempt.latency_s = (attempt.ended or time.perf_counter()) - start
     return attempt
 
 

@@ -114,7 +114,7 @@ def bench_startup_validate(b: Bench) -> Outcome:
     as every command did before, would multiply it (about 8x here)."""
     validate = [sys.executable, "-m", "harness", "validate", str(ROOT / "tests" / "data" / "scenarios")]
     floor = [sys.executable, "-c", "import pydantic, yaml; from pydantic import BaseModel"]
-    rounds = b.size(7, 15, 1)
+    rounds = b.size(5, 15, 1)
     cli, bare = paired_commands(validate, floor, ROOT, rounds)
     detail = (f"validate, 4 scenarios: {cli * 1e3:.0f} ms vs {bare * 1e3:.0f} ms for importing pydantic and "
               f"yaml alone; median CPU of {rounds} paired runs; validate / imports")

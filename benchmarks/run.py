@@ -62,18 +62,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rounds = args.rounds or (1 if args.smoke else 15 if args.full else 5)
     started, load_before = time.perf_counter(), os.getloadavg()[0]
-    missed = []
+    missed, took = [], []
     with tempfile.TemporaryDirectory(prefix="toolcall-bench-") as tmp:
         bench = Bench(Path(tmp), max(1, rounds), full=args.full, tiny=args.smoke)
         for name in args.only or list(BENCHMARKS):
+            began = time.perf_counter()
             outcome = BENCHMARKS[name](bench)
+            took.append(f"{name} {time.perf_counter() - began:.0f}")
             print(outcome.line(), flush=True)
             if not outcome.met:
                 missed.append(name)
     mode = "full" if args.full else "smoke" if args.smoke else "default"
     verdict = f"missed: {', '.join(missed)}" if missed else "every target met"
     print(f"total: {time.perf_counter() - started:.0f} s wall ({mode} run), load {load_before:.1f} before, "
-          f"{os.getloadavg()[0]:.1f} after; {verdict}", flush=True)
+          f"{os.getloadavg()[0]:.1f} after; {verdict} (s each: {', '.join(took)})", flush=True)
     return 1 if missed else 0
 
 

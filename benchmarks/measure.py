@@ -106,21 +106,31 @@ def child_cpu(command: list[str], cwd: Path) -> float:
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def child_peak(command: list[str], cwd: Path) -> tuple[int, float]:
-    """Peak resident memory (bytes) and CPU seconds of one child running `command`, from its own rusage.
+def own_peak() -> int:
+    """This process's peak resident memory in bytes, since its `exec`.
 
-    `os.wait4` reports the one child's figures; RUSAGE_CHILDREN would keep the maximum of every child
-    so far, and tracemalloc, in process, slows the measured code several times over and misses what
-    C extensions allocate.
+    `VmHWM` is kept per address space, so it starts afresh at `exec`; `ru_maxrss` does not: a child
+    forked from a large parent inherits the parent's resident size as its peak, whatever it does next.
     """
-    child = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    assert child.stderr is not None
-    err = child.stderr.read()
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)  # reaped here: tell Popen, so it never waits again
-    if child.returncode:
-        raise RuntimeError(f"{' '.join(command)} failed: {err.decode(errors='replace')[-2000:]}")
-    return usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime  # ru_maxrss is in KiB on Linux
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+
+
+def child_peak(command: list[str], cwd: Path) -> int:
+    """Peak resident memory (bytes) of a child running `command`, which prints `own_peak()` last.
+
+    Measured in a child of its own: tracemalloc, in process, slows the measured code several times
+    over and misses what C extensions allocate.
+    """
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(command)} failed: {done.stderr[-2000:]}")
+    return int(done.stdout.split()[-1])
 
 
 def paired_commands(a: list[str], b: list[str], cwd: Path, rounds: int) -> tuple[float, float]:

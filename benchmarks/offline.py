@@ -12,7 +12,7 @@ import pickle
 import sys
 from pathlib import Path
 
-from measure import ROOT, Bench, Outcome, child_peak, cpu_timed, paired, paired_commands, repeated
+from measure import ROOT, Bench, Outcome, child_peak, cpu_timed, own_peak, paired, paired_commands, repeated
 from suite import Suite, bare_replay, scaled
 
 from harness.engine.config import RunConfig
@@ -62,8 +62,7 @@ def peak_of(suite: Suite, folder: Path) -> int:
     """Peak resident memory of a fresh process that imports the harness and replays `suite` once."""
     spec = folder / "suite.pickle"
     spec.write_bytes(pickle.dumps(suite))
-    peak, _ = child_peak([sys.executable, str(Path(__file__).resolve()), "replay-child", str(spec)], ROOT)
-    return peak
+    return child_peak([sys.executable, str(Path(__file__).resolve()), "replay-child", str(spec)], ROOT)
 
 
 def bench_scaling(b: Bench, factor: int = 16) -> Outcome:
@@ -80,7 +79,7 @@ def bench_scaling(b: Bench, factor: int = 16) -> Outcome:
     detail = (
         f"{base.origin}: {len(one.runs)} vs {len(many.runs)} runs; "
         f"{small / len(one.runs) / factor * 1e3:.2f} vs {large / len(many.runs) * 1e3:.2f} ms CPU per run, "
-        f"median of {rounds}; peak memory (RSS of a process replaying it once) {peak_one / 2**20:.0f} MiB "
+        f"median of {rounds}; peak memory (VmHWM of a process replaying it once) {peak_one / 2**20:.0f} MiB "
         f"vs {peak_many / 2**20:.0f} MiB; "
         f"CPU per run {factor}x / 1x"
     )
@@ -123,3 +122,4 @@ def bench_startup_validate(b: Bench) -> Outcome:
 
 if __name__ == "__main__" and sys.argv[1:2] == ["replay-child"]:
     replay_all(pickle.loads(Path(sys.argv[2]).read_bytes()))
+    print(own_peak())

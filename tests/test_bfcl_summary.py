@@ -71,7 +71,7 @@ def test_one_summary_per_model_and_mode_and_none_for_yaml_scenarios() -> None:
 def test_the_json_report_carries_source_and_accuracy_and_reads_back(tmp_path) -> None:  # type: ignore[no-untyped-def]
     path = write_report(new_report([], RUNS), tmp_path, "r")
     data = json.loads(path.read_text())
-    assert (data["version"], data["minor"]) == (2, 3)
+    assert (data["version"], data["minor"]) == (2, 4)  # 2.3 added source and accuracy; 2.4 the shard
     assert data["runs"][0]["source"] == {"source": "bfcl", "category": "simple_python"}
     assert data["accuracy"][0]["scores"][0] == {
         "name": "simple_python", "accuracy": pytest.approx(2 / 3), "total": 3, "passed": 2,

@@ -226,6 +226,24 @@ def test_legacy_function_call_answering_a_legacy_request_is_only_a_warning() -> 
     assert ids(judged) == set() and ids(judged, "warning") == {"legacy_function_call"}
 
 
+def test_a_function_call_copied_beside_tool_calls_is_no_second_call_only_a_warning() -> None:
+    """llama-cpp-python 0.3.36 sends every call twice: in `tool_calls` and in the legacy field."""
+    copy = {"name": "weather", "arguments": '{"city": "Paris"}'}
+    judged = judge(response(call(), function_call=copy))
+    assert judged.reply is not None and [c.name for c in judged.reply.tool_calls] == ["weather"]
+    assert ids(judged) == set() and ids(judged, "warning") == {"legacy_function_call"}
+    assert "as a copy of tool call 0 'weather'" in judged.findings[0].message
+
+
+def test_a_function_call_beside_tool_calls_that_differs_is_a_violation() -> None:
+    wrong = {"name": "weather:", "arguments": '{"city": "Paris"}'}
+    judged = judge(response(call(), function_call=wrong))
+    assert judged.reply is not None and len(judged.reply.tool_calls) == 1
+    finding = only(judged, "legacy_function_call")
+    assert finding.actual == {"name": "weather:", "arguments": '{"city": "Paris"}'}
+    assert "differs from tool call 0 'weather': it names 'weather:'" in finding.message
+
+
 # ------------------------------------------------------------------------------------ tool_call.repeated
 
 

@@ -45,7 +45,7 @@ def rewrite_header(path: Path, change: Any) -> None:
 
 def test_the_header_holds_typed_options_and_a_version(half_done: Path) -> None:
     header = json.loads(half_done.read_text().splitlines()[0])
-    assert header["journal"] == "2.1"
+    assert header["journal"] == "3.0"
     assert header["options"]["keyword"] == "weather_sf" and header["options"]["models"] == ["stubby"]
     assert "model" not in header["options"]  # the argparse name of version 1
 
@@ -83,17 +83,32 @@ def test_an_option_this_version_does_not_know_is_refused_not_defaulted(half_done
 
 
 def test_a_newer_major_version_is_refused_in_one_sentence(half_done: Path, capsys: Any) -> None:
-    rewrite_header(half_done, lambda header: header.update(journal="3.0", future={"x": 1}))
+    rewrite_header(half_done, lambda header: header.update(journal="4.0", future={"x": 1}))
     assert main(["run", "--resume", str(half_done)]) == 2
     assert capsys.readouterr().err == (
-        f"error: {half_done}:1: journal version 3.0 was written by a newer toolcall-harness; this one "
-        "(2.1) cannot resume it: upgrade toolcall-harness\n")
+        f"error: {half_done}:1: journal version 4.0 was written by a newer toolcall-harness; this one "
+        "(3.0) cannot resume it: upgrade toolcall-harness\n")
+
+
+def test_a_version_2_journal_written_before_shards_still_resumes(half_done: Path, stub: StubServer,
+                                                                 capsys: Any) -> None:
+    """3.0 only added `options.shard` (a major version so that older harnesses refuse shard journals
+    rather than resume the whole plan); a 2.1 journal has no shard and resumes as the whole run."""
+
+    def as_version_2(header: dict[str, Any]) -> None:
+        header["journal"] = "2.1"
+        del header["options"]["shard"]
+
+    rewrite_header(half_done, as_version_2)
+    assert main(["run", "--resume", str(half_done), "--base-url", stub.base_url]) == 0
+    assert "1 done, 1 to run" in capsys.readouterr().out
+    assert "shard" not in load_report(half_done.parent)
 
 
 def test_a_newer_minor_version_is_read_without_its_new_fields(half_done: Path, stub: StubServer,
                                                               capsys: Any) -> None:
     def newer(header: dict[str, Any]) -> None:
-        header.update(journal="2.7", labels={"team": "x"})
+        header.update(journal="3.7", labels={"team": "x"})
         header["options"]["sharding"] = "1/2"
 
     rewrite_header(half_done, newer)
@@ -104,10 +119,10 @@ def test_a_newer_minor_version_is_read_without_its_new_fields(half_done: Path, s
     assert main(["run", "--resume", str(half_done), "--base-url", stub.base_url]) == 0
     captured = capsys.readouterr()
     assert "1 done, 1 to run" in captured.out
-    assert (f"note: {half_done}: journal version 2.7 is newer than this toolcall-harness's 2.1: fields it "
+    assert (f"note: {half_done}: journal version 3.7 is newer than this toolcall-harness's 3.0: fields it "
             "does not know are ignored") in captured.err
     read = journal.read(half_done, RunOptions)
-    assert read.header.journal == (2, 7) and len(read.results) == 2
+    assert read.header.journal == (3, 7) and len(read.results) == 2
 
 
 def test_a_journal_without_a_version_is_not_a_journal(tmp_path: Path, capsys: Any) -> None:

@@ -31,6 +31,9 @@ BAD_OPTIONS = [
     (["--retries", "0"], ["--request-retries", "0"], "{} must be at least 1, got 0"),
     (["--base-url", "ftp://example.com/v1", "--model", "m"], ["--api-base-url", "ftp://example.com/v1"],
      "{} must be an http:// or https:// URL, got 'ftp://example.com/v1'"),
+    (["--rpm", "0"], None, "--rpm must be at least 1, got 0"),
+    (["--tpm", "-5"], None, "--tpm must be at least 1, got -5"),
+    (["--rpm", "0", "--tpm", "0"], None, "--rpm must be at least 1, got 0; --tpm must be at least 1, got 0"),
     (["--trials", "0", "--deadline", "-1"], None,
      "--trials must be at least 1, got 0; --deadline must be more than 0 seconds, got -1"),
 ]

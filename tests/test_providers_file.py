@@ -8,7 +8,7 @@ import pytest
 
 from harness.cli.main import main
 from harness.core.errors import ConfigError
-from harness.providers.registry import load_registry
+from harness.providers.registry import load_registry, select_targets
 
 ROOT = Path(__file__).parents[1]
 BAD = Path(__file__).parent / "data" / "providers_bad"
@@ -47,3 +47,18 @@ def test_a_good_file_still_overrides_the_shipped_entries(tmp_path: Path) -> None
     path.write_text("providers:\n  local:\n    base_url: http://127.0.0.1:1/v1\n    models: [m]\n")
     registry = load_registry(path)
     assert registry["local"].models == ["m"] and "generalcompute" in registry
+
+
+def test_rate_limits_reach_the_targets_of_every_model(tmp_path: Path) -> None:
+    path = tmp_path / "providers.yaml"
+    path.write_text("providers:\n  gw:\n    base_url: http://127.0.0.1:1/v1\n    models: [a, b]\n"
+                    "    rpm: 60\n    tpm: 90000\n")
+    targets = select_targets(load_registry(path), ["gw"])
+    assert [(t.model, t.rpm, t.tpm) for t in targets] == [("a", 60, 90000), ("b", 60, 90000)]
+
+
+def test_a_rate_limit_that_is_not_a_number_is_refused_by_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["run", "--provider", "local", "--rpm", "sixty"])
+    assert exited.value.code == 2
+    assert "argument --rpm: invalid int value: 'sixty'" in capsys.readouterr().err

@@ -220,6 +220,16 @@ def test_stream_call_without_type_or_id() -> None:
     assert checks(judged) == {"tool_call.type", "tool_call.id"}
 
 
+def test_a_function_call_streamed_beside_tool_calls_is_no_second_call() -> None:
+    legacy_header = {"name": "weather", "arguments": ""}
+    judged = judge(sse(chunk({"tool_calls": [header()], "function_call": legacy_header}),
+                       chunk({"tool_calls": [tc(0, args='{"city": "Oslo"}')],
+                              "function_call": {"arguments": '{"city": "Oslo"}'}}),
+                       chunk({}, "tool_calls")))
+    assert calls(judged) == [("call_1", "weather", '{"city": "Oslo"}')]
+    assert checks(judged) == set() and checks(judged, "warning") == {"legacy_function_call"}
+
+
 def test_legacy_function_call_stream() -> None:
     judged = judge(sse(chunk({"function_call": {"name": "weather", "arguments": ""}}),
                        chunk({"function_call": {"arguments": '{"city": "Oslo"}'}}),

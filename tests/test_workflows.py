@@ -14,11 +14,13 @@ from typing import Any
 import pytest
 import yaml
 
+from harness.app.options import parse_options
 from harness.cli.main import _parser
+from harness.engine.shard import Shard
 from harness.providers.registry import load_registry
 
 # Stand-ins for shell variables whose value must parse as something other than a string.
-SAMPLE_VALUES = {"MAX_FLAKY": "3"}
+SAMPLE_VALUES = {"MAX_FLAKY": "3", "SHARD": "2", "NIGHTLY_SHARDS": "4"}
 WORKFLOWS = Path(__file__).resolve().parent.parent / ".github" / "workflows"
 
 
@@ -61,7 +63,7 @@ def cli_commands(script: str) -> list[list[str]]:
 
 ALL_COMMANDS = [
     pytest.param(cmd, id=f"{name}:{' '.join(cmd[1:])}")
-    for name in ("nightly.yml", "ci.yml")
+    for name in ("nightly.yml", "ci.yml", "stacks.yml")
     for script in run_scripts(load(name))
     for cmd in cli_commands(script)
 ]
@@ -82,6 +84,22 @@ def test_every_cli_call_parses(command: list[str]) -> None:
         pytest.fail(f"{shlex.join(command)}: rejected by the CLI parser (exit {exc.code})")
 
 
+def expand(matrix: dict[str, Any]) -> list[dict[str, Any]]:
+    """The jobs of a matrix as GitHub makes them: the product of its lists, then each `include` entry
+    added to every job whose values it does not overwrite (or as a job of its own if it fits none)."""
+    axes = {k: v for k, v in matrix.items() if k not in ("include", "exclude")}
+    jobs: list[dict[str, Any]] = [{}]
+    for axis, values in axes.items():
+        jobs = [{**job, axis: value} for job in jobs for value in values]
+    for extra in matrix.get("include", []):
+        fits = [job for job in jobs if all(job.get(k, v) == v for k, v in extra.items() if k in axes)]
+        for job in fits:
+            job.update(extra)
+        if not fits:
+            jobs.append(dict(extra))
+    return jobs
+
+
 def test_nightly_triggers_and_matrix() -> None:
     nightly = load("nightly.yml")
     on = triggers(nightly)
@@ -89,12 +107,34 @@ def test_nightly_triggers_and_matrix() -> None:
     shard = nightly["jobs"]["shard"]
     assert shard["strategy"]["fail-fast"] is False
     registry = load_registry()
-    for entry in shard["strategy"]["matrix"]["include"]:
-        spec = registry[entry["provider"]]
-        assert spec.api_key_env == entry["key_env"], entry
+    jobs = expand(shard["strategy"]["matrix"])
+    for job in jobs:
+        spec = registry[job["provider"]]
+        assert spec.api_key_env == job["key_env"], job
         assert not spec.launcher
     hosted = {name for name, spec in registry.items() if spec.api_key_env}
-    assert {e["provider"] for e in shard["strategy"]["matrix"]["include"]} == hosted
+    assert {job["provider"] for job in jobs} == hosted
+
+
+def test_nightly_shards_each_provider_over_1_to_n() -> None:
+    """Each provider runs every shard 1..N of its plan, once: the merge refuses a provider missing one."""
+    nightly = load("nightly.yml")
+    count = int(nightly["env"]["NIGHTLY_SHARDS"])
+    assert count >= 2
+    jobs = expand(nightly["jobs"]["shard"]["strategy"]["matrix"])
+    for provider in {job["provider"] for job in jobs}:
+        shards = sorted(job["shard"] for job in jobs if job["provider"] == provider)
+        assert shards == list(range(1, count + 1)), provider
+    steps = nightly["jobs"]["shard"]["steps"]
+    [run] = [s for s in steps if "toolcall-harness run" in s.get("run", "")]
+    assert run["env"]["SHARD"] == "${{ matrix.shard }}"
+    assert '--shard "$SHARD/$NIGHTLY_SHARDS"' in run["run"]
+    [command] = cli_commands(run["run"])
+    assert ("--shard", "2/4") in zip(command, command[1:], strict=False)
+    assert parse_options({"shard": "2/4"}, "cli").shard_spec() == Shard(2, 4)
+    # one artifact per job: two shards of a provider must not overwrite each other's report
+    names = [s["with"]["name"] for s in steps if "upload-artifact" in s.get("uses", "")]
+    assert all(name.endswith("-${{ matrix.provider }}-${{ matrix.shard }}") for name in names), names
 
 
 def test_nightly_shard_skips_without_key_and_uploads_evidence() -> None:
@@ -110,8 +150,8 @@ def test_nightly_shard_skips_without_key_and_uploads_evidence() -> None:
     assert ("--report-dir", "reports") in zip(command, command[1:], strict=False)
     uploads = {s["with"]["name"]: s["with"]["path"] for s in steps if "upload-artifact" in s.get("uses", "")}
     assert uploads == {
-        "report-${{ matrix.provider }}": "reports/*.json",
-        "cassettes-${{ matrix.provider }}": "cassettes/",
+        "report-${{ matrix.provider }}-${{ matrix.shard }}": "reports/*.json",
+        "cassettes-${{ matrix.provider }}-${{ matrix.shard }}": "cassettes/",
     }
     assert all("always()" in s["if"] for s in steps if "upload-artifact" in s.get("uses", ""))
 

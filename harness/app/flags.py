@@ -121,6 +121,10 @@ RUN_FLAGS: tuple[Flag, ...] = (
     Flag("trials", ("--trials",), ("--trials",),
          f"runs of each scenario, model and mode (default {RunConfig.trials}); pass^k needs more than 1",
          type=int, plan=True, metavar="N"),
+    Flag("shard", ("--shard",), ("--shard",),
+         "run only shard I of N (1/4 .. 4/4): a deterministic part of the plan, balanced by expected "
+         "requests; merge the N reports with `toolcall-harness report --merge`", plan=True, metavar="I/N",
+         pytest_help="run only shard I of N (1/4 .. 4/4) of the scenario runs; the others are deselected"),
     Flag("record_mode", ("--record-mode",), ("--record-mode",),
          "use cassettes: none = replay only (default when no key); default with a key: live, no cassette",
          choices=RECORD_MODES, plan=True,
@@ -134,6 +138,17 @@ RUN_FLAGS: tuple[Flag, ...] = (
          pytest_help=f"folder of the JSON report (default: {DEFAULT_REPORTS} in the project folder)"),
     Flag("concurrency", ("--concurrency",), (),
          f"runs in flight per provider (default {RunConfig.concurrency})", type=int, metavar="N"),
+    Flag("rpm", ("--rpm",), ("--rpm",),
+         "requests per minute allowed per provider (its key's limit); overrides the providers file's rpm. "
+         "Each process paces itself: with N xdist workers or --shard jobs on one key, give each 1/N",
+         type=int, metavar="N",
+         pytest_help="requests per minute allowed per provider; overrides the providers file's rpm. Under "
+         "xdist each worker takes 1/N of it (PYTEST_XDIST_WORKER_COUNT)"),
+    Flag("tpm", ("--tpm",), ("--tpm",),
+         "tokens per minute allowed per provider (estimated before each request, corrected by its usage); "
+         "overrides the providers file's tpm", type=int, metavar="N",
+         pytest_help="tokens per minute allowed per provider; overrides the providers file's tpm. Under "
+         "xdist each worker takes 1/N of it"),
     Flag("timeout", ("--timeout", "--request-timeout"), ("--request-timeout",),
          f"seconds per request, connect and every read together (default {_seconds(RunConfig.timeout)})",
          type=float, metavar="SECONDS"),

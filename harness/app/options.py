@@ -36,6 +36,7 @@ from harness.conformance.check_registry import CheckSelection
 from harness.core.errors import ConfigError
 from harness.core.model import RunKey
 from harness.engine.config import RunConfig
+from harness.engine.shard import Shard
 from harness.scenario.sources import YAML_SOURCE, split_spec
 from harness.transport.record_modes import RecordModeName
 from harness.transport.retry import RetryPolicy
@@ -57,10 +58,13 @@ class RunOptions(BaseModel):
     keyword: str | None = None
     stream: StreamChoice = DEFAULT_STREAM
     trials: int = RunConfig.trials
+    shard: str | None = None  # `I/N`, normalised; `shard_spec` reads it (harness.engine.shard)
     record_mode: RecordModeName | None = None  # None: the record policy decides (see record_policy.py)
     cassette_dir: str | None = None
     report_dir: str | None = None
     concurrency: int = RunConfig.concurrency
+    rpm: int | None = None  # None: each provider's registry value, if any
+    tpm: int | None = None
     timeout: float = RunConfig.timeout
     retries: int = RetryPolicy.tries
     retry_base_delay: float = RetryPolicy.base_delay
@@ -84,12 +88,17 @@ class RunOptions(BaseModel):
             return client_ids(value)
         return value
 
-    @field_validator("trials", "concurrency", "retries", "max_response_bytes", "sample")
+    @field_validator("trials", "concurrency", "retries", "max_response_bytes", "sample", "rpm", "tpm")
     @classmethod
     def _at_least_one(cls, value: int | None) -> int | None:
         if value is not None and value < 1:
             raise ValueError(f"must be at least 1, got {value}")
         return value
+
+    @field_validator("shard")
+    @classmethod
+    def _shard(cls, value: str | None) -> str | None:
+        return None if value is None else Shard.parse(value).label  # " 02/4" is saved as "2/4"
 
     @field_validator("timeout", "deadline", "run_timeout")
     @classmethod
@@ -123,6 +132,9 @@ class RunOptions(BaseModel):
             tries=self.retries, base_delay=self.retry_base_delay, max_delay=self.retry_max_delay
         )
 
+    def shard_spec(self) -> Shard | None:
+        return None if self.shard is None else Shard.parse(self.shard)
+
     def locations(self, base: Path = Path(), default_scenarios: list[Path] | None = None) -> Locations:
         """Where the run reads scenarios and cassettes and writes reports.
 
@@ -155,6 +167,8 @@ class RunOptions(BaseModel):
             timeout=self.timeout,
             retry=self.retry_policy(),
             concurrency=concurrency if concurrency is not None else self.concurrency,
+            rpm=self.rpm,
+            tpm=self.tpm,
             deadline=self.deadline,
             run_timeout=self.run_timeout,
             max_response_bytes=self.max_response_bytes,
@@ -207,8 +221,9 @@ def resumed(journaled: RunOptions, given: dict[str, Any], journal: Path, journal
     different one is refused, since the journal's finished runs belong to the journaled plan. Relative
     paths meant the directory the run was started in, so they are rebased there when it differs.
     """
+    _check_shard(journaled, given, journal)
     conflicts = [FLAGS[name].spelling(front_end) for name in FLAGS if FLAGS[name].plan and name not in TRUSTED
-                 and name in given and given[name] != getattr(journaled, name)]
+                 and name != "shard" and name in given and given[name] != getattr(journaled, name)]
     if conflicts:
         raise ConfigError(f"--resume takes the plan from {journal}; drop {', '.join(conflicts)}")
     _check_trusted(journaled, given, journal, journal_cwd, front_end)
@@ -217,6 +232,19 @@ def resumed(journaled: RunOptions, given: dict[str, Any], journal: Path, journal
     if journal_cwd != Path.cwd():
         options = _rebased(options, journal_cwd)
     return options
+
+
+def _check_shard(journaled: RunOptions, given: dict[str, Any], journal: Path) -> None:
+    """A journal holds one shard's runs: resuming it as another shard would mix two parts of the plan."""
+    if "shard" not in given:
+        return  # the journal's own shard, if any
+    ours = Shard.parse(given["shard"]).label
+    if journaled.shard is None:
+        raise ConfigError(f"--shard {ours}: {journal} is the journal of a whole run, not of a shard; "
+                          "drop --shard to resume it")
+    if ours != journaled.shard:
+        raise ConfigError(f"--shard {ours}: {journal} is the journal of shard {journaled.shard}; resume "
+                          f"shard {ours} from its own journal (named ...-shard{ours.replace('/', 'of')})")
 
 
 # Where the key goes, which variable is the key, which registry says so, and where files are written:

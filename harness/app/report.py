@@ -8,6 +8,7 @@ from typing import Any
 
 from harness.app.declarations import record_declarations
 from harness.core.model import Report, RunKey, RunResult
+from harness.core.shard import ShardInfo
 from harness.engine.events import Event, RunFinished, RunSkipped
 from harness.providers.registry import Target, target_infos
 from harness.results.store import new_report, write_report
@@ -39,15 +40,16 @@ class Results:
 
 
 def build_report(targets: list[Target], results: list[RunResult],
-                 declarations: Mapping[str, Any] | None = None) -> Report:
+                 declarations: Mapping[str, Any] | None = None, shard: ShardInfo | None = None) -> Report:
     """The report of these runs; `declarations` are the providers' `/models` bodies the engine fetched
     (`Engine.declarations`), read into each model's declared capabilities."""
     infos = target_infos(targets)
     for provider, body in (declarations or {}).items():
         record_declarations(infos, provider, body)
-    return new_report(infos, results)
+    return new_report(infos, results, shard)
 
 
 def save_report(report: Report, report_dir: Path, name: str | None = None) -> Path:
-    """`<report_dir>/<name>.json`; the CLI names it after its journal, pytest after the time and providers."""
+    """`<report_dir>/<name>.json`; the CLI names it after its journal, pytest after the time, providers
+    and shard."""
     return write_report(report, report_dir, name)

@@ -19,8 +19,10 @@ from harness.app.selection import scenarios_of, targets_of
 from harness.conformance.check_registry import select_checks
 from harness.core.errors import ConfigError
 from harness.core.model import RunKey
+from harness.core.shard import ShardInfo
 from harness.engine.config import RunConfig
 from harness.engine.plan import PlannedRun, plan
+from harness.engine.shard import select
 from harness.providers.registry import Target
 from harness.reporting.reporters import REPORTERS
 from harness.scenario.spec import ResolvedScenario
@@ -40,6 +42,9 @@ class RunSession:
     origins: dict[str, str] = field(default_factory=dict)
     # pytest node ids by run key, filled at collection: the reproduce command names the item.
     nodeids: dict[RunKey, str] = field(default_factory=dict)
+    # `--shard I/N`: the runs this process runs (all of `runs` without a shard) and what its report says.
+    selected: list[PlannedRun] = field(default_factory=list)
+    shard: ShardInfo | None = None
 
     @classmethod
     def prepare(
@@ -77,6 +82,10 @@ class RunSession:
         session = cls(options, front_end, targets, scenarios, locations, decision, config,
                       plan(scenarios, targets, config),
                       origins={rs.id: source for source, found in by_source.items() for rs in found})
+        session.selected = session.runs
+        spec = options.shard_spec()
+        if spec is not None:
+            session.selected, session.shard = select(session.runs, spec)
         config.command_for = session.reproduce
         config.after_turn = RunClients.for_run(options.clients)  # last: it starts the clients once
         return session
@@ -88,3 +97,13 @@ class RunSession:
     @property
     def order(self) -> list[RunKey]:
         return [r.key for r in self.runs]
+
+    def shard_line(self) -> str | None:
+        """What the header says of the shard; an empty shard is said plainly, since it is no failure."""
+        if self.shard is None:
+            return None
+        s = self.shard
+        if not s.runs:
+            return (f"shard {s.label} is empty: the plan has {s.units} unit(s) of work (a scenario on a "
+                    f"model, every mode and trial) for {s.count} shards; nothing to run")
+        return f"shard {s.label}: {s.runs} of the plan's {s.planned} run(s) (plan {s.plan})"

@@ -52,7 +52,9 @@ def _parser() -> argparse.ArgumentParser:
         help="plain (default), github, markdown, grid, rst, json, html (one self-contained page), or a "
         "plugin's reporter; json by default with --merge",
     )
-    report.add_argument("--merge", nargs="+", metavar="SHARD", help="merge these reports (later shards win)")
+    report.add_argument("--merge", nargs="+", metavar="SHARD",
+                        help="merge these reports (later ones win a run they share); the shards of a "
+                        "--shard run must all be there, once each, from one plan")
     report.add_argument("-o", "--output", help="write to this file instead of stdout")
     report.add_argument("--by-model", action="store_true",
                         help="the vendor view: each canonical model's providers side by side")

@@ -61,11 +61,20 @@ def report(args: argparse.Namespace) -> int:
     fmt = args.format or ("json" if args.merge else "plain")
     REPORTERS.get(fmt, where="--format")  # before any report is read: a typo costs nothing
     if args.merge:
-        merged, replaced = merge_reports(read_report(path) for path in args.merge)
+        from harness.results.shards import check_shards
+
+        shards = [(path, read_report(path)) for path in args.merge]
+        for warning in check_shards(shards):  # refuses missing, duplicated or mixed shards
+            print(warning, file=sys.stderr)
+        merged, replaced = merge_reports(report for _, report in shards)
         for run in replaced:
             print(f"merge: {run.key.label} is in more than one shard: the later one wins", file=sys.stderr)
     else:
         merged = read_report(args.report)
+        if merged.shard is not None:  # a part, not the run: said where a reader of the table sees it
+            print(f"note: {args.report} is shard {merged.shard.label} of a run ({merged.shard.runs} of its "
+                  f"{merged.shard.planned} runs); merge all {merged.shard.count} with: toolcall-harness "
+                  "report --merge SHARD ...", file=sys.stderr)
     if args.by_model or args.reference:
         from harness.reporting.vendor_view import by_model_text
 

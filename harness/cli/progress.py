@@ -1,7 +1,9 @@
 """The CLI's progress display, a listener of the engine's events.
 
-On a terminal one line is redrawn in place (counts, elapsed time, ETA, and a retry while it waits);
-piped or in CI every run gets a plain line, and so does every retry, so a log shows why a run was slow.
+On a terminal one line is redrawn in place (counts, elapsed time, ETA, and a retry or a rate-limit wait
+as it happens); piped or in CI every run gets a plain line, and so does every retry, so a log shows why
+a run was slow. Rate-limit waits can be one per request, so a log gets only the first of each provider:
+the end of the run counts them all.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from harness.engine.events import (
     Event,
     LauncherFailed,
     RequestRetried,
+    RequestThrottled,
     RunFinished,
     RunSkipped,
 )
@@ -32,12 +35,15 @@ class Progress:
         self.done = 0
         self.counts = {"pass": 0, "fail": 0, "error": 0, "skip": 0}
         self.started = time.monotonic()
+        self.throttled: set[str] = set()  # providers whose first rate-limit wait was said
 
     def on_event(self, event: Event) -> None:
         if isinstance(event, RunFinished | RunSkipped):
             self.update(event.result)
         elif isinstance(event, RequestRetried):
             self.retried(event)
+        elif isinstance(event, RequestThrottled):
+            self.waited(event)
         elif isinstance(event, LauncherFailed) and event.during_run:
             # Said when it happens (once per target); the runs it leaves out are counted at the end.
             self._break_line()
@@ -60,6 +66,14 @@ class Progress:
             print(f"      retry {event.key.label} turn {event.turn}: {event.note}", file=self.out, flush=True)
             return
         self._status(f"retrying {event.key.label}")
+
+    def waited(self, event: RequestThrottled) -> None:
+        if self.tty:
+            self._status(f"rate limit: {event.provider} ({event.reason})")
+        elif event.provider not in self.throttled:
+            self.throttled.add(event.provider)
+            print(f"      rate limit: {event.provider}: requests wait for its {event.reason} limit; the "
+                  "end of the run counts the waits", file=self.out, flush=True)
 
     def _status(self, note: str = "") -> None:
         elapsed = time.monotonic() - self.started

@@ -29,7 +29,7 @@ from harness.providers.registry import target_infos
 from harness.reporting.reporters import render_report, write_rendered
 from harness.reporting.text import describe_failure, mode_mismatch_lines
 from harness.results import journal
-from harness.results.store import outcome_counts
+from harness.results.store import outcome_counts, shard_suffix
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -44,10 +44,10 @@ def run_command(args: argparse.Namespace) -> int:
         options = resumed(journaled, given(vars(args)), previous.path, cwd)
         load_plugins(options.plugins)  # the journaled run's plugins, when the command names none
     session = RunSession.prepare(options, "cli", Path())
-    ensure_replayable(session.decision, session.runs, session.config.cassette_dir)
+    ensure_replayable(session.decision, session.selected, session.config.cassette_dir)
     files = journal.digests(sorted({Path(s.file) for s in session.scenarios}))  # a source's data file too
-    done = _already_done(previous, session.runs, files) if previous else {}
-    todo = [r for r in session.runs if r.key not in done]
+    done = _already_done(previous, session.selected, files) if previous else {}
+    todo = [r for r in session.selected if r.key not in done]
 
     engine = Engine(session.config)
     broken = engine.start_launchers({r.target.label: r.target for r in todo}.values())
@@ -62,6 +62,8 @@ def run_command(args: argparse.Namespace) -> int:
         f"{len(session.targets)} model(s); {session.decision.how}"
         + (f"; resuming {previous.path}: {len(done)} done, {len(todo)} to run" if previous else "")
     )
+    if session.shard_line():
+        print(session.shard_line())
     writer = journal.reopen(previous) if previous else journal.create(
         session.locations.report_dir, _header(session, files))
     results, progress = Results(), Progress(len(todo), sys.stdout)
@@ -71,7 +73,8 @@ def run_command(args: argparse.Namespace) -> int:
     resume = f"toolcall-harness run --resume {shlex.quote(str(writer.path))}"
     with writer, engine:
         try:
-            engine.declarations(session.targets)  # each provider's GET /models, recorded like the runs
+            if session.selected:  # an empty shard asks the providers nothing
+                engine.declarations(session.targets)  # each provider's GET /models, recorded like the runs
             engine.run_all(todo)
         except (KeyboardInterrupt, SystemExit) as exc:  # Ctrl-C, or SIGTERM raising SystemExit
             progress.finish()
@@ -86,12 +89,13 @@ def run_command(args: argparse.Namespace) -> int:
 
 def _header(session: RunSession, files: dict[str, str]) -> journal.JournalHeader[RunOptions]:
     return journal.JournalHeader[RunOptions](
-        name=journal.new_name([t.provider for t in session.targets]),
+        name=journal.new_name([t.provider for t in session.targets])
+        + (shard_suffix(session.shard) if session.shard else ""),
         harness_version=harness.__version__,
         cwd=os.getcwd(),
         targets=target_infos(session.targets),
         scenario_files=files,
-        planned=len(session.runs),
+        planned=len(session.selected),
         options=session.options,
     )
 
@@ -99,7 +103,8 @@ def _header(session: RunSession, files: dict[str, str]) -> journal.JournalHeader
 def _summary(session: RunSession, results: list[RunResult], journal_path: Path, engine: Engine,
              resume: str) -> int:
     """The failures, the table and the counts; exit 2 when a local server failed, 1 on any fail or error."""
-    report = build_report(session.targets, results, engine.declarations(session.targets))
+    declared = engine.declarations(session.targets) if session.selected else {}
+    report = build_report(session.targets, results, declared, shard=session.shard)
     path = save_report(report, journal_path.parent, journal_path.stem)
     failures = [r for r in results if r.outcome in ("fail", "error")]
     for result in failures:
@@ -107,8 +112,12 @@ def _summary(session: RunSession, results: list[RunResult], journal_path: Path, 
     write_rendered(render_report(report, session.options.format))
     for line in mode_mismatch_lines(report):
         print(line)
+    for provider, stats in engine.limiters.stats().items():
+        if (throttled := stats.line(provider)) is not None:
+            print(throttled)
     counts = outcome_counts(results)
-    print(", ".join(f"{n} {k}" for k, n in counts.items() if n) + f" — report: {path}")
+    said = ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "no run"  # an empty shard
+    print(f"{said} — report: {path}")
     if engine.deadline_skipped:
         print(f"{len(engine.deadline_skipped)} run(s) skipped at the --deadline; run them with: {resume}")
     if engine.environment_failures:

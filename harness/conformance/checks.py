@@ -166,7 +166,7 @@ def check_repeated(ex: Exchange) -> Iterator[Finding]:
 
 @CHECKS.register("legacy_function_call")
 def check_legacy(ex: Exchange) -> Iterator[Finding]:
-    """Calls come as `tool_calls`, not the deprecated `function_call`."""
+    """Calls come as `tool_calls`, not the deprecated `function_call` (nor a copy of one beside them)."""
     for position, (call, facts) in enumerate(ex.each_call()):
         if not facts.legacy:
             continue
@@ -176,6 +176,21 @@ def check_legacy(ex: Exchange) -> Iterator[Finding]:
                       message=f"{label(call, position)} came as the deprecated `function_call` instead of "
                       "`tool_calls`" + (" (the request itself used legacy `functions`)" if asked else
                                         "; it has no id, so a tool result cannot reference it"))
+    copy = ex.function_call_beside
+    if copy is None or not ex.reply.tool_calls:
+        return
+    first = ex.reply.tool_calls[0]
+    shown = {"name": copy.name, "arguments": copy.arguments_raw}
+    if copy.name == first.name and copy.arguments_raw == first.arguments_raw:
+        yield Finding(check="legacy_function_call", severity="warning", expected="tool_calls only",
+                      actual=shown, message="the deprecated `function_call` is sent beside `tool_calls`, "
+                      f"as a copy of tool call 0 {first.name!r}")
+        return
+    wanted = {"name": first.name, "arguments": first.arguments_raw}
+    yield Finding(check="legacy_function_call", expected=wanted, actual=shown,
+                  message=f"the deprecated `function_call` sent beside `tool_calls` differs from tool call 0 "
+                  f"{first.name!r}: it names {copy.name!r} with arguments {str(copy.arguments_raw)[:80]!r}; "
+                  "a client still reading it runs another call")
 
 
 def _named_choice(request: dict[str, Any]) -> str | None:

@@ -30,6 +30,7 @@ class Exchange:
     calls: list[CallFacts]
     body: dict[str, Any] | None = None
     stream: StreamTrace | None = None
+    function_call_beside: ToolCall | None = None  # a legacy `function_call` sent along with tool_calls
     tools: dict[str, Any] = field(init=False)
     legacy_request: bool = field(init=False)
 

@@ -207,6 +207,8 @@ class Assembly:
     tool_calls: list[ToolCall]
     calls: list[CallFacts]
     trace: StreamTrace
+    # A legacy `function_call` streamed beside `tool_calls`: a copy of a call, not a call of its own.
+    function_call_beside: ToolCall | None = None
 
 
 def assemble(text: str) -> Assembly:
@@ -235,6 +237,10 @@ class _Assembler:
             if self.trace.error is not None:
                 break
         ordered = sorted(self.slots, key=lambda s: (s.index if s.index is not None else 1 << 30, s.order))
+        beside = None
+        if any(not s.legacy for s in ordered) and any(s.legacy for s in ordered):
+            beside = self._finish(next(s for s in ordered if s.legacy))[0]
+            ordered = [s for s in ordered if not s.legacy]
         calls = [self._finish(slot) for slot in ordered]
         return Assembly(
             content="".join(self.content) if self.content is not None else None,
@@ -245,6 +251,7 @@ class _Assembler:
             tool_calls=[call for call, _ in calls],
             calls=[facts for _, facts in calls],
             trace=self.trace,
+            function_call_beside=beside,
         )
 
     def _chunk(self, number: int, chunk: dict[str, Any]) -> None:

@@ -75,7 +75,8 @@ def _assess_stream(
     reply = Reply(content=assembly.content, tool_calls=assembly.tool_calls,
                   finish_reason=assembly.finish_reason, usage=assembly.usage, model=assembly.model,
                   upstream=assembly.upstream)
-    return _judge(Exchange(request=request, reply=reply, calls=assembly.calls, stream=assembly.trace), checks)
+    return _judge(Exchange(request=request, reply=reply, calls=assembly.calls, stream=assembly.trace,
+                           function_call_beside=assembly.function_call_beside), checks)
 
 
 def _assess_body(
@@ -99,7 +100,7 @@ def _assess_body(
     if choice.get("error") is not None:  # OpenRouter reports an upstream failure inside the choice
         return Assessment(error=error_in_body(choice["error"]))
     message = choice["message"]
-    calls, facts = _body_calls(message)
+    calls, facts, beside = _body_calls(message)
     reply = Reply(
         content=message["content"] if isinstance(message.get("content"), str) else None,
         tool_calls=calls,
@@ -108,10 +109,16 @@ def _assess_body(
         model=data["model"] if isinstance(data.get("model"), str) else None,
         upstream=data["provider"] if isinstance(data.get("provider"), str) else None,
     )
-    return _judge(Exchange(request=request, reply=reply, calls=facts, body=data), checks)
+    return _judge(Exchange(request=request, reply=reply, calls=facts, body=data, function_call_beside=beside),
+                  checks)
 
 
-def _body_calls(message: dict[str, Any]) -> tuple[list[ToolCall], list[CallFacts]]:
+def _body_calls(message: dict[str, Any]) -> tuple[list[ToolCall], list[CallFacts], ToolCall | None]:
+    """The calls, their wire facts, and a legacy `function_call` sent beside `tool_calls`.
+
+    Beside real tool calls, `function_call` is a (possibly wrong) copy of one of them, not another call:
+    counting it would make a one-call answer look like two. It is kept for `legacy_function_call`.
+    """
     calls: list[ToolCall] = []
     facts: list[CallFacts] = []
     items: list[Any] = message["tool_calls"] if isinstance(message.get("tool_calls"), list) else []
@@ -130,9 +137,11 @@ def _body_calls(message: dict[str, Any]) -> tuple[list[ToolCall], list[CallFacts
     if isinstance(legacy, dict):
         call, kind = read_arguments(legacy.get("arguments"), present="arguments" in legacy)
         call.name = legacy["name"] if isinstance(legacy.get("name"), str) else None
+        if calls:
+            return calls, facts, call
         calls.append(call)
         facts.append(CallFacts(legacy=True, arguments_kind=kind))
-    return calls, facts
+    return calls, facts, None
 
 
 def _judge(exchange: Exchange, checks: CheckSelection | None) -> Assessment:

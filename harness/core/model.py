@@ -43,9 +43,10 @@ from pydantic import (
 if TYPE_CHECKING:
     from harness.core.accuracy import AccuracySummary, SourceRef
     from harness.core.client_checks import ClientCheck
+    from harness.core.shard import ShardInfo
 
 REPORT_VERSION = 2  # the major version this harness writes and the newest it reads
-REPORT_MINOR = 3
+REPORT_MINOR = 4
 # Validation context key: set when reading a report of a newer minor version of our major.
 NEWER_MINOR = "newer_minor"
 
@@ -351,13 +352,15 @@ class Report(Saved):
     cells: list[CellSummary] = Field(default_factory=list)
     # 2.3: derived from `runs` as well (`harness.results.accuracy`); empty, and not written, without packs.
     accuracy: list[AccuracySummary] = Field(default_factory=list)
+    shard: ShardInfo | None = None  # 2.4: this report is one shard of a run (`--shard I/N`)
 
     @model_serializer(mode="wrap")
     def _without_empty_accuracy(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """A run without pack scenarios writes the same report as before `accuracy` existed."""
+        """A run without pack scenarios or shards writes the same report as before those fields."""
         data: dict[str, Any] = handler(self)
-        if not self.accuracy:
-            data.pop("accuracy", None)
+        for name in ("accuracy", "shard"):
+            if not getattr(self, name):
+                data.pop(name, None)
         return data
 
     @model_validator(mode="before")
@@ -391,3 +394,4 @@ def declared_version(data: dict[str, Any]) -> tuple[int, int]:
 # The same for `SourceRef` (in `RunResult`) and `AccuracySummary` (in `Report`), a pack's summary.
 import harness.core.accuracy  # noqa: E402,F401
 import harness.core.client_checks  # noqa: E402,F401
+import harness.core.shard  # noqa: E402,F401  (`ShardInfo`, in `Report`)

@@ -1,4 +1,4 @@
-"""What the engine is told: modes, trials, record mode, timeouts, retries, concurrency, deadline.
+"""What the engine is told: modes, trials, record mode, timeouts, retries, concurrency, rate limits, deadline.
 
 The defaults of a run are declared here and in `RetryPolicy`, once: the application layer's options
 and both front-ends' help texts read them from these classes. Stdlib only at run time (the types are
@@ -47,6 +47,12 @@ class RunConfig:
     timeout: float = 120.0  # seconds per request
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     concurrency: int = 4  # runs in flight per provider
+    # Rate limits (`--rpm`, `--tpm`): given here, they replace every provider's own (its registry entry);
+    # `rate_processes` processes share each key (xdist workers), so this one takes ⌊limit / processes⌋.
+    rpm: int | None = None
+    tpm: int | None = None
+    rate_processes: int = 1
+    rate_window_s: float = 60.0  # "per minute"; only a benchmark or test scaling time changes it
     deadline: float | None = None  # seconds from the first run; later runs are skipped, never started
     run_timeout: float | None = None  # seconds per run, all its requests and retries together
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES  # a bigger body is an error of kind too_large

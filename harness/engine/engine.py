@@ -31,12 +31,14 @@ from harness.engine.events import (
     Handler,
     LauncherFailed,
     RequestRetried,
+    RequestThrottled,
     RunFinished,
     RunSkipped,
     RunStarted,
     SkipReason,
 )
 from harness.engine.plan import PlannedRun
+from harness.engine.rate_limits import Limiters
 from harness.engine.usage import count_usage
 from harness.providers.launchers import Launcher, LauncherError, launcher_class
 from harness.providers.registry import Target
@@ -52,6 +54,7 @@ from harness.transport.cassettes import (
     open_cassette,
 )
 from harness.transport.client import RequestLimits, mark_sent
+from harness.transport.paced import PacedTransport
 
 
 class Engine:
@@ -72,6 +75,7 @@ class Engine:
         self.environment_failures: dict[str, str] = {}
         self.environment_skipped: set[RunKey] = set()
         self._declarations: dict[str, Any] | None = None  # each provider's `/models` body, once fetched
+        self.limiters = Limiters(config)  # one per provider: its models spend the same key's limits
 
     def subscribe(self, handler: Handler) -> None:
         self.events.subscribe(handler)
@@ -96,6 +100,14 @@ class Engine:
             if name not in self._pools:
                 self._pools[name] = bounded_pool(keepalive=self.config.concurrency)
             return self._pools[name]
+
+    def _wire(self, target: Target, key: RunKey | None = None) -> PacedTransport:
+        """The way to the provider for live traffic: its shared pool, behind its rate limiter."""
+        def waited(seconds: float, reason: str) -> None:
+            if key is not None:
+                self.events.emit(RequestThrottled(key, target.provider, seconds, reason))
+
+        return PacedTransport(_Borrowed(self._pool(target)), self.limiters.of(target), waited)
 
     def _base_url(self, target: Target, live: bool) -> str:
         if target.launcher is None:
@@ -172,8 +184,7 @@ class Engine:
             self.redact.add(target.api_key)
             live = self.config.record_mode != "none"
             try:
-                body = fetch_models(target, self.config, _Borrowed(self._pool(target)) if live else None,
-                                    self.redact)
+                body = fetch_models(target, self.config, self._wire(target) if live else None, self.redact)
             except ModelsUnavailable as exc:
                 message = self.redact(f"{provider}: {exc}; its declared capabilities stay unknown")
                 self.events.emit(DeclarationsUnknown(provider, message))
@@ -230,7 +241,8 @@ class Engine:
             if failure is None:
                 raise
             return self._not_run(planned, failure), "environment"
-        inner: httpx2.BaseTransport | None = _Borrowed(self._pool(target)) if live else None
+        # Only live traffic meets the rate limiter; a cassette hands it only the requests it cannot answer.
+        inner: httpx2.BaseTransport | None = self._wire(target, key) if live else None
         if cassette is not None:
             assert cfg.record_mode is not None
             try:

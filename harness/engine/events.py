@@ -1,5 +1,6 @@
 """What the engine tells its listeners while it works: a run started, finished or was skipped, a request
-was retried, a local server failed, a provider's models listing could not be read.
+was retried or waited for its rate limit, a local server failed, a provider's models listing could not
+be read.
 
 The front-ends do their jobs by subscribing — the CLI's journal, progress line and report collector, the
 pytest session — instead of being wired into one loop. Handlers are called one at a time (under a
@@ -59,6 +60,17 @@ class RequestRetried:
 
 
 @dataclass(frozen=True)
+class RequestThrottled:
+    """A request waited for its provider's rate limiter before it was sent (`reason`: rpm, tpm,
+    retry-after, 429 backoff, or the provider's x-ratelimit header that asked for it)."""
+
+    key: RunKey
+    provider: str
+    seconds: float
+    reason: str
+
+
+@dataclass(frozen=True)
 class LauncherFailed:
     """A local server could not start or died; said once per target, its remaining runs are skipped."""
 
@@ -76,7 +88,8 @@ class DeclarationsUnknown:
     message: str  # already redacted
 
 
-Event = RunStarted | RunFinished | RunSkipped | RequestRetried | LauncherFailed | DeclarationsUnknown
+Event = (RunStarted | RunFinished | RunSkipped | RequestRetried | RequestThrottled | LauncherFailed
+         | DeclarationsUnknown)
 Handler = Callable[[Event], None]
 
 

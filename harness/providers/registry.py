@@ -49,6 +49,10 @@ class ProviderSpec(BaseModel):
     # The id of a registered launcher (built-in `llama-server`, or a plugin's) that starts the server.
     launcher: str | None = None
     concurrency: int | None = None
+    # The key's rate limits, requests and tokens per minute, shared by all the provider's models; the
+    # harness paces its requests to stay within them (`--rpm/--tpm` override them).
+    rpm: Annotated[int, Field(ge=1)] | None = None
+    tpm: Annotated[int, Field(ge=1)] | None = None
     # HTTP statuses worth another try (default: 408, 429, 500, 502, 503, 504). A deterministic server
     # repeats its answer, so for it only transport failures are retried: `retry_statuses: []`.
     retry_statuses: list[Annotated[int, Field(ge=400, le=599)]] | None = None
@@ -134,6 +138,8 @@ class Target:
     launcher: str | None = None
     price: Price | None = None
     retry_statuses: list[int] | None = None
+    rpm: int | None = None  # the provider's rate limits (requests, tokens per minute), from the registry
+    tpm: int | None = None
     canonical: str | None = None  # the canonical model, when the registry maps this model id
     reference: bool = False
 
@@ -203,6 +209,8 @@ def _target(name: str, spec: ProviderSpec, model: str) -> Target:
         launcher=spec.launcher,
         price=spec.prices.get(model),
         retry_statuses=spec.retry_statuses,
+        rpm=spec.rpm,
+        tpm=spec.tpm,
         canonical=spec.canonical.get(model),
         reference=spec.reference,
     )

@@ -67,7 +67,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
     state = _session(config)
-    return None if state is None else [state.header()]
+    return None if state is None else state.header()
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -81,13 +81,21 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
                                   ) -> None:
     """Collect the scenarios no file holds (`--scenarios bfcl:...`): one collector per source, named after
-    it, so `-k`, `--lf`, xdist and the reproduce command (`pytest 'bfcl::ITEM'`) work as for files."""
+    it, so `-k`, `--lf`, xdist and the reproduce command (`pytest 'bfcl::ITEM'`) work as for files. Then,
+    with `--shard`, deselect the other shards' items: before `-k`, so the split is the plan's, on every
+    xdist worker alike."""
     state = _session(config)
     if state is None:
         return
     for source in state.source_runs:
         if state.source_wants(source):
             items.extend(session.genitems(SourceCollector.from_parent(session, name=source, nodeid=source)))
+    if state.in_shard is not None:  # `--shard I/N`: the other shards' runs are deselected, as by -k
+        others = [i for i in items if isinstance(i, ScenarioItem) and i.planned.key not in state.in_shard]
+        if others:
+            config.hook.pytest_deselected(items=others)
+            dropped = {id(i) for i in others}
+            items[:] = [i for i in items if id(i) not in dropped]
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -191,6 +199,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if state is None:
         return
     workeroutput = getattr(session.config, "workeroutput", None)
+    if state.shard_is_empty and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+        session.exitstatus = pytest.ExitCode.OK  # an empty shard (N above the plan's units) is no failure
     try:
         if workeroutput is not None:  # an xdist worker: hand results to the controller
             workeroutput["toolcall_results"] = json.dumps(state.results_json())

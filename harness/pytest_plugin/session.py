@@ -7,6 +7,7 @@ runs a scenario file holds, and what the engine's events mean for the session.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,15 @@ def project_folder(config: pytest.Config) -> Path:
     return config.invocation_params.dir
 
 
+def xdist_workers() -> int:
+    """How many pytest-xdist workers share each provider's key (1 outside xdist): each process has its own
+    rate limiter, so each takes ⌊limit / workers⌋. xdist sets the variable in every worker it starts."""
+    try:
+        return max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+    except ValueError:
+        return 1
+
+
 class PluginSession:
     def __init__(self, config: pytest.Config) -> None:
         options = parse_options(given(vars(config.option), "pytest"), "pytest")
@@ -49,6 +59,7 @@ class PluginSession:
         base = project_folder(config)
         default = [base / config.getini("toolcall_scenarios")]
         self.prepared = RunSession.prepare(options, "pytest", base, default, concurrency=1)
+        self.prepared.config.rate_processes = xdist_workers()  # each worker paces itself to its share
         self.scenario_paths = [p.resolve() for p in self.prepared.locations.scenarios]
         self.files = {p.resolve() for p in yaml_files(self.scenario_paths)} if self.scenario_paths else set()
         # Runs of scenarios from other sources (`--scenarios bfcl:...`), by source id: no file holds them,
@@ -61,6 +72,11 @@ class PluginSession:
         # Command-line arguments naming a source's collector or items (`bfcl`, `bfcl::ITEM`); None when
         # no path was given, so every source is collected, as the scenario folder is.
         self.source_args: list[str] | None = None
+        # `--shard I/N`: the keys of this shard's runs (items of others are deselected); None: no shard.
+        shard = self.prepared.shard
+        self.in_shard = None if shard is None else {r.key for r in self.prepared.selected}
+        self.shard_is_empty = shard is not None and not shard.runs
+        self.collect_only = bool(config.option.collectonly)
         self.results = Results()
         self.report: Report | None = None
         self.report_path: Path | None = None
@@ -83,10 +99,13 @@ class PluginSession:
         elif isinstance(event, DeclarationsUnknown):
             self.warnings.append(f"warning: {event.message}")
 
-    def header(self) -> str:
+    def header(self) -> list[str]:
         prepared = self.prepared
         models = ", ".join(t.label for t in prepared.targets)
-        return f"toolcall-harness: {len(prepared.scenarios)} scenario(s) on {models}; {prepared.decision.how}"
+        shard = prepared.shard_line()
+        how = prepared.decision.how
+        first = f"toolcall-harness: {len(prepared.scenarios)} scenario(s) on {models}; {how}"
+        return [first, *([shard] if shard else [])]
 
     def runs_in(self, path: Path) -> list[PlannedRun]:
         """The planned runs of the YAML scenarios in one file, in plan order."""
@@ -135,18 +154,24 @@ class PluginSession:
     def write_report(self) -> None:
         """The session's report, with what each provider declares (`GET /models`, fetched here once: by
         the controller, never by xdist workers); call before `close`."""
-        if not len(self.results):
+        empty_shard = self.shard_is_empty and not self.collect_only  # its report says so, for the merge
+        if not len(self.results) and not empty_shard:
             return
         results = self.results.in_order(self.prepared.order)
-        declared = self.engine.declarations(self.prepared.targets)
-        self.report = build_report(self.prepared.targets, results, declared)
+        declared = self.engine.declarations(self.prepared.targets) if results else {}
+        self.report = build_report(self.prepared.targets, results, declared, shard=self.prepared.shard)
         self.report_path = save_report(self.report, self.prepared.locations.report_dir)
 
     def summary_lines(self) -> list[str]:
         assert self.report is not None
         accuracy = render_accuracy(self.report, "simple")  # packs (BFCL) only; "" otherwise
-        lines = [render_table(self.report), *([accuracy] if accuracy else [])]
+        lines = [render_table(self.report)] if self.report.runs else []  # an empty shard: no empty table
+        lines += [accuracy] if accuracy else []
         lines += [*mode_mismatch_lines(self.report), *self.warnings]
+        if self.shard_is_empty:
+            lines.append(self.prepared.shard_line() or "")
+        if self._engine is not None:  # this process's limiters (an xdist controller runs no requests)
+            lines += [line for p, s in self._engine.limiters.stats().items() if (line := s.line(p))]
         if self.report_path is not None:
             lines.append(f"report: {self.report_path}")
         return lines

@@ -9,8 +9,9 @@ refused with its line number rather than silently shrinking the run.
 
 Versions are `MAJOR.MINOR`. A newer minor version only adds fields, which this version ignores (with a
 note); a newer major version is refused with one sentence; version 1 (options stored under the CLI's
-argparse names, a plain integer version) is migrated when read. The options model is given by the
-caller (the application layer owns it), so this module knows the file, not the flags.
+argparse names, a plain integer version) is migrated when read, and version 2 reads as it is. The
+options model is given by the caller (the application layer owns it), so this module knows the file,
+not the flags.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ from harness.core.model import RunKey, RunResult, TargetInfo
 from harness.core.paths import MAX_COMPONENT, inside, safe_name
 from harness.engine.events import Event, RunFinished
 
-JOURNAL_VERSION = (2, 1)  # 2.1: `RunResult.source` (report 2.3)
+# 2.1: `RunResult.source` (report 2.3). 3.0: `options.shard`: a major version, since a harness that
+# ignored it would resume a shard's journal as the whole plan; an older harness refuses it instead.
+JOURNAL_VERSION = (3, 0)
 SUFFIX = ".jsonl"
 # Version 1 stored `vars(args)` of `toolcall-harness run`; two of its names differ from the typed options.
 V1_OPTION_NAMES = {"provider": "providers", "model": "models"}
@@ -264,8 +267,8 @@ def _header(
             f"toolcall-harness; this one ({ours}) cannot resume it: upgrade toolcall-harness"
         )
     extra: ExtraValues | None = None
-    if version[0] < JOURNAL_VERSION[0]:
-        data = _migrate_v1(data)
+    if version[0] == 1:
+        data = _migrate_v1(data)  # 2.x reads as it is: 3.0 only added `options.shard`
     elif version[1] > JOURNAL_VERSION[1]:
         extra = "ignore"
         notes.append(f"{path}: journal version {version[0]}.{version[1]} is newer than this "

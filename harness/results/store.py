@@ -28,6 +28,7 @@ from harness.core.model import (
     declared_version,
 )
 from harness.core.paths import inside
+from harness.core.shard import ShardInfo
 from harness.results.accuracy import accuracy_summaries
 from harness.results.cells import summaries
 from harness.results.journal import run_label
@@ -43,8 +44,10 @@ def git_revision() -> str | None:
     return out.stdout.strip() or None
 
 
-def new_report(targets: Iterable[TargetInfo], runs: list[RunResult]) -> Report:
+def new_report(targets: Iterable[TargetInfo], runs: list[RunResult], shard: ShardInfo | None = None
+               ) -> Report:
     return Report(
+        shard=shard,
         harness_version=harness.__version__,
         openai_version=version("openai"),
         git_revision=git_revision(),
@@ -61,11 +64,17 @@ def write_report(report: Report, report_dir: str | Path, name: str | None = None
     if name is None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         name = f"{stamp}-{run_label([t.provider for t in report.targets])}"
+        name += shard_suffix(report.shard) if report.shard else ""
     path = inside(directory, f"{name}.json")
     # Whatever the report was read as, in memory it has this harness's shape, and is written as such.
     current = report.model_copy(update={"version": REPORT_VERSION, "minor": REPORT_MINOR})
     path.write_text(current.model_dump_json(indent=1), encoding="utf-8")
     return path
+
+
+def shard_suffix(shard: ShardInfo) -> str:
+    """`-shard2of4`: the N shards of one run may finish in the same second and meet in one folder."""
+    return f"-shard{shard.index}of{shard.count}"
 
 
 def read_report(path: str | Path) -> Report:
@@ -149,6 +158,7 @@ def merge_reports(shards: Iterable[Report]) -> tuple[Report, list[RunResult]]:
             "runs": flag_mode_mismatches(runs.values()),
             "cells": summaries(runs.values()),
             "accuracy": accuracy_summaries(runs.values()),
+            "shard": None,  # the merge is a whole run; `harness.results.shards` checked its shards
         }
     )
     return report, replaced

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from harness.testing.faults import BREAKS, Fault, check_names
+from harness.testing.rate_limit import RateLimit, SlidingWindow
 from harness.testing.responders import Responder, echo_responder
 from harness.testing.wire import prepare, render_completion, render_events, sse_event
 
@@ -30,7 +31,6 @@ _ERROR_TYPES = {
     404: "not_found_error",
     429: "rate_limit_error",
 }
-
 
 
 def _bytes(body: str | bytes | dict[str, Any]) -> bytes:
@@ -55,8 +55,7 @@ def _error_body(status: int, message: str) -> dict[str, Any]:
 
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
-    # The default backlog of 5 drops the SYNs of a burst of new connections (64 runs starting at once),
-    # and each dropped one costs its client a 1 s retransmission: the stub would measure the kernel.
+    # Past the default backlog of 5, a burst of connections (64 runs at once) loses SYNs, 1 s each.
     request_queue_size = 256
     stub: StubServer
 
@@ -76,6 +75,9 @@ class StubServer:
     headers (names lower-cased) of `requests[i]`; `max_in_flight` is the peak number of chat-completions
     requests handled at once, which benchmarks read to prove their requests really overlapped.
     `errors` collects responder exceptions, which are also answered as HTTP 500.
+
+    With `rate_limit`, chat-completions requests above it are answered 429 (see rate_limit.py) before
+    any latency, fault or responder; they are counted in `rate_limited`, not recorded in `requests`.
     """
 
     def __init__(
@@ -89,6 +91,7 @@ class StubServer:
         models_status: int = 200,
         models_body: str | bytes | dict[str, Any] | None = None,
         breaks: Iterable[str] = (),
+        rate_limit: RateLimit | None = None,
         port: int = 0,
     ) -> None:
         self.responder: Responder = responder or echo_responder
@@ -100,6 +103,8 @@ class StubServer:
         self.models_status = models_status
         self.models_body = models_body
         self.models_served = 0
+        self.window = SlidingWindow(rate_limit) if rate_limit is not None else None
+        self.rate_limited = 0
         self.breaks: set[str] = set(breaks)
         check_names("break", self.breaks, BREAKS)
         self.requests: list[dict[str, Any]] = []
@@ -108,9 +113,8 @@ class StubServer:
         self.in_flight = 0
         self.max_in_flight = 0
         self.connections_opened = 0  # a client whose pool is too small for its concurrency reconnects
-        # (request number, seconds the stub held it): from its headers parsed to its last byte written.
-        # What a client sees of a request is this and the loopback's transfer; benchmarks of the harness's
-        # latency figures compare with it (`GET /_stub/stats`), and it includes the stub's own work.
+        # (request number, seconds held: headers parsed to last byte written, the stub's work included):
+        # what a client sees of a request, less the loopback's transfer (`GET /_stub/stats`).
         self.held: list[tuple[int, float]] = []
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
@@ -199,17 +203,14 @@ class StubServer:
         with self._lock:
             return {"requests": len(self.requests), "max_in_flight": self.max_in_flight,
                     "in_flight": self.in_flight, "connections_opened": self.connections_opened,
-                    "held": [list(h) for h in self.held],
+                    "rate_limited": self.rate_limited, "held": [list(h) for h in self.held],
                     "errors": list(self.errors)}
 
     def reset_stats(self) -> None:
         """Forget counts and timings (not faults), so one stub process can serve several measurements."""
         with self._lock:
-            self.requests.clear()
-            self.headers.clear()
-            self.held.clear()
-            self.max_in_flight = self.in_flight
-            self.connections_opened = 0
+            self.requests, self.headers, self.held = [], [], []
+            self.max_in_flight, self.connections_opened, self.rate_limited = self.in_flight, 0, 0
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -219,6 +220,7 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 60
     server: _HTTPServer
     request_number = 0  # of the chat-completions request being answered; 0 for other routes
+    limit_headers: dict[str, str] = {}  # the rate limit's headers of the request being answered
 
     def setup(self) -> None:
         super().setup()
@@ -255,6 +257,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         arrived = time.perf_counter()
+        self.limit_headers = {}  # a kept-alive connection's handler answers many requests
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if urlsplit(self.path).path.rstrip("/") == "/_stub/reset":
             self.server.stub.reset_stats()
@@ -271,6 +274,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(400, _error_body(400, f"invalid JSON body: {exc}"))
             return
         stub = self.server.stub
+        if stub.window is not None:
+            verdict = stub.window.admit()
+            self.limit_headers = verdict.headers
+            if not verdict.admitted:
+                with stub._lock:
+                    stub.rate_limited += 1
+                self._send(429, _error_body(429, "Rate limit reached for requests (stub)"))
+                return
         number, fault = stub._admit(body, {k.lower(): v for k, v in self.headers.items()})
         self.request_number = number
         try:
@@ -340,6 +351,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("x-request-id", f"req_stub_{self.request_number}")
+        for key, value in self.limit_headers.items():
+            self.send_header(key, value)
         for key, value in headers.items():
             self.send_header(key, value)
         self.end_headers()

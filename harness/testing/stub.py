@@ -24,6 +24,7 @@ import tests use.
 from __future__ import annotations
 
 from harness.testing.faults import BREAKS, FAULT_KINDS, UNKNOWN_TOOL, Fault, FaultKind
+from harness.testing.rate_limit import RateLimit
 from harness.testing.responders import (
     Responder,
     by_last_user,
@@ -41,6 +42,7 @@ __all__ = [
     "UNKNOWN_TOOL",
     "Fault",
     "FaultKind",
+    "RateLimit",
     "Responder",
     "StubServer",
     "by_last_user",

@@ -9,6 +9,11 @@ When a bound passes, the operation fails at once with `BoundPassed`, which the c
 
 Bounds are per thread because each run is played on one thread, from the first request to the last
 byte it reads; nested bounds (deadline > run > request) all hold, the earliest decides.
+
+Time a request spends waiting for its provider's rate limiter (`rate_limit.py`) is not the provider's:
+it counts toward the run's bounds (`--run-timeout`, `--deadline`) but not toward the request's own
+`--timeout`, which `queued` moves later by the wait, and the request's timings leave it out
+(`queued_total`). Otherwise a throttled request would time out, and report as slow, for waiting its turn.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpcore2
@@ -34,10 +39,11 @@ class Bound:
     at: float
     kind: ErrorKind
     message: str
+    queue: bool = True  # whether a wait for the rate limiter counts toward it (not for one request's own)
 
     @staticmethod
-    def after(seconds: float, kind: ErrorKind, message: str) -> Bound:
-        return Bound(time.monotonic() + seconds, kind, message)
+    def after(seconds: float, kind: ErrorKind, message: str, queue: bool = True) -> Bound:
+        return Bound(time.monotonic() + seconds, kind, message, queue)
 
     def left(self) -> float:
         return self.at - time.monotonic()
@@ -68,6 +74,25 @@ def bounded(*bounds: Bound | None) -> Iterator[None]:
 def earliest() -> Bound | None:
     stack = _stack()
     return min(stack, key=lambda b: b.at) if stack else None
+
+
+def queue_bound() -> Bound | None:
+    """The earliest bound on this thread that a wait for the rate limiter counts toward."""
+    waits = [b for b in _stack() if b.queue]
+    return min(waits, key=lambda b: b.at) if waits else None
+
+
+def queued(seconds: float) -> None:
+    """This thread waited `seconds` for the rate limiter: bounds it does not count toward move later."""
+    stack = _stack()
+    stack[:] = [b if b.queue else replace(b, at=b.at + seconds) for b in stack]
+    _local.queued = queued_total() + seconds
+
+
+def queued_total() -> float:
+    """Seconds this thread has waited for the rate limiter so far; a request's timings subtract theirs."""
+    total: float = getattr(_local, "queued", 0.0)
+    return total
 
 
 def passed() -> Bound | None:

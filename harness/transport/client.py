@@ -12,17 +12,17 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import openai
 
 from harness.core.limits import DEFAULT_MAX_RESPONSE_BYTES, EVIDENCE_BYTES
 from harness.core.model import ErrorInfo, Provenance
-from harness.transport.bounds import Bound, bounded, earliest, passed
+from harness.transport.bounds import Bound, bounded, earliest, passed, queued_total
 from harness.transport.cassettes import CassetteMiss, Redactor
 from harness.transport.errors import classify_error
+from harness.transport.rate_hints import retry_after
 from harness.transport.retry import RetryPolicy as RetryPolicy  # its home: stdlib only, cheap to import
 
 
@@ -49,19 +49,6 @@ class Exchanged:
     ttfb_s: float | None
     ttft_s: float | None
     retries: list[str] = field(default_factory=list)
-
-
-def _retry_after(headers: Any) -> float | None:
-    value = headers.get("retry-after") if headers is not None else None
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None
 
 
 def _is_first_token(line: str) -> bool:
@@ -151,9 +138,15 @@ def _call(client: openai.OpenAI, body: dict[str, Any], limits: RequestLimits) ->
     start = time.perf_counter()
     _sent.at = None
     attempt = Attempt(streamed=stream)
+    # The request's own bound leaves out a wait for the rate limiter (`queue=False`), and so do its timings.
     request = Bound.after(limits.timeout, "timeout",
-                          f"the request passed its time bound of {limits.timeout:g}s (--timeout)"
-                          ) if limits.timeout is not None else None
+                          f"the request passed its time bound of {limits.timeout:g}s (--timeout)",
+                          queue=False) if limits.timeout is not None else None
+    queued_before = queued_total()
+
+    def waited() -> float:
+        return queued_total() - queued_before
+
     try:
         with bounded(request):
             options: dict[str, Any] = {"stream": True} if stream else {}
@@ -162,18 +155,21 @@ def _call(client: openai.OpenAI, body: dict[str, Any], limits: RequestLimits) ->
             ) as response:
                 start = _sent.at or start
                 attempt.status = response.http_response.status_code
-                _read(response, attempt, start, stream, limits.max_response_bytes)
+                _read(response, attempt, start + waited(), stream, limits.max_response_bytes)
     except openai.APIStatusError as exc:
         start = _sent.at or start
         attempt.status = exc.status_code
         attempt.text = exc.response.text
         attempt.error = classify_error(exc.status_code, attempt.text)
-        attempt.retry_after = _retry_after(exc.response.headers)
+        attempt.retry_after = retry_after(exc.response.headers)
         attempt.http_error = True
     except Exception as exc:  # a stream cut midway surfaces from httpx2 as a protocol/read error
         start = _sent.at or start
-        attempt.error = _transport_error(exc, attempt.status, request)
-    attempt.latency_s = (attempt.ended or time.perf_counter()) - start
+        moved = replace(request, at=request.at + waited()) if request is not None else None
+        attempt.error = _transport_error(exc, attempt.status, moved)
+    # Timed from the request leaving the SDK (`mark_sent`) to its last byte, less any wait for the rate
+    # limiter, which happens after the mark, in the transport.
+    attempt.latency_s = (attempt.ended or time.perf_counter()) - start - waited()
     return attempt
 
 

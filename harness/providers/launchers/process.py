@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import http.client
+import os
 import shutil
 import signal
 import socket
@@ -64,6 +65,7 @@ class ServerProcess:
     process: subprocess.Popen[bytes]
     log_path: Path
     command: list[str]
+    group: bool = False  # started as a session leader: stopping signals its whole process group
 
     @property
     def base_url(self) -> str:
@@ -71,12 +73,23 @@ class ServerProcess:
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            self.process.terminate()
+            self._signal(signal.SIGTERM)
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                self._signal(signal.SIGKILL)
                 self.process.wait(timeout=10)
+        if self.group:  # workers that outlived their parent
+            self._signal(signal.SIGKILL)
+
+    def _signal(self, sig: signal.Signals) -> None:
+        try:
+            if self.group:
+                os.killpg(self.process.pid, sig)
+            else:
+                self.process.send_signal(sig)
+        except ProcessLookupError:
+            pass
 
 
 class ProcessLauncher(Launcher):
@@ -84,6 +97,9 @@ class ProcessLauncher(Launcher):
 
     process_name: ClassVar[str] = "server"  # how messages name the program, e.g. "llama-server"
     health_path: ClassVar[str] = "/health"
+    # A server that spawns workers (vLLM's engine core) starts in a session of its own and is stopped as a
+    # process group, so that no worker outlives the run.
+    process_group: ClassVar[bool] = False
 
     def __init__(self, *, start_timeout: float = START_TIMEOUT_S) -> None:
         self.start_timeout = start_timeout
@@ -107,6 +123,10 @@ class ProcessLauncher(Launcher):
 
         Files the command needs for as long as the server runs can be entered into `self._stack`.
         """
+
+    def server_env(self, model: str) -> dict[str, str]:
+        """Variables to add to the environment the server starts with (none by default)."""
+        return {}
 
     def explain_exit(self, code: int, log: str) -> tuple[str, str]:
         """What an exit status means in plain words, and the fix; a launcher that knows its server's
@@ -146,11 +166,13 @@ class ProcessLauncher(Launcher):
         port = free_port()
         command = self.server_command(model, port)
         log_path = self._log_dir / f"{model}.log"
+        extra_env = self.server_env(model)
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=self._log_dir
+                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=self._log_dir,
+                env={**os.environ, **extra_env} if extra_env else None, start_new_session=self.process_group,
             )
-        server = ServerProcess(model, port, process, log_path, command)
+        server = ServerProcess(model, port, process, log_path, command, group=self.process_group)
         try:
             self._wait_healthy(server)
         except LauncherError:

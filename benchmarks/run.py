@@ -37,6 +37,14 @@ from offline import (  # noqa: E402
     bench_startup_plugin,
     bench_startup_validate,
 )
+from ratelimit import bench_ratelimit  # noqa: E402
+
+
+def bench_rate_limit(b: Bench) -> Outcome:
+    """400 requests against a stub enforcing 120 per (scaled) minute; see benchmarks/ratelimit.py."""
+    detail, ratio, target = bench_ratelimit(requests=b.size(400, 400, 20))
+    return Outcome("ratelimit", detail, ratio, target)
+
 
 # In the order they run. A benchmark is a function of `Bench` returning one `Outcome`; add one here.
 BENCHMARKS: dict[str, Callable[[Bench], Outcome]] = {
@@ -47,6 +55,7 @@ BENCHMARKS: dict[str, Callable[[Bench], Outcome]] = {
     "latency-16": bench_latency_16,
     "overhead": bench_overhead,
     "scaling": bench_scaling,
+    "ratelimit": bench_rate_limit,
     "startup-plugin": bench_startup_plugin,
     "startup-validate": bench_startup_validate,
 }

@@ -22,7 +22,7 @@ from benchmarks.suite import bare_replay, committed_suite  # noqa: E402
 
 LINE = re.compile(r"^(?P<name>[a-z0-9-]+): (?P<detail>.+) ratio=-?\d+\.\d{3} target=\d+(\.\d+)?$")
 NAMES = ["replay", "concurrency-16", "concurrency-64", "latency-1", "latency-16", "overhead", "scaling",
-         "startup-plugin", "startup-validate"]
+         "ratelimit", "startup-plugin", "startup-validate"]
 
 
 def test_committed_suite_replays_through_the_harness_and_bare_sdk_alike(tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ def replay_all(s: Suite, concurrency: int = CLI_CONCURRENCY) -> None:
 
 
 def bench_replay(b: Bench) -> Outcome:
-    s = base_suite(b) if b.tiny else b.suite
+    s = base_suite(b, 300)
     cassettes = s.cassettes
     # One pass of a small suite takes tens of milliseconds: repeat it so a sample lasts ~0.3 s.
     times = max(1, math.ceil(0.3 / cpu_timed(lambda: replay_all(s)))) if not b.tiny else 1
@@ -48,14 +48,16 @@ def bench_replay(b: Bench) -> Outcome:
     return Outcome("replay", detail, harness / bare, 1.5)
 
 
-def base_suite(b: Bench) -> Suite:
-    """The suite scaled: all of it with --full, else every 4th run of a large one (same kinds of runs)."""
+def base_suite(b: Bench, runs: int) -> Suite:
+    """The suite, all of it with --full, else every Nth run for about `runs` runs (every kind of run is
+    still there: the plan is ordered by scenario, so a stride samples them all)."""
     s = b.suite
     if b.tiny:
         return Suite(s.runs[:2], s.cassette_dir, f"2 runs of {s.origin}")
-    if b.full or len(s.runs) < 100:
+    stride = len(s.runs) // runs
+    if b.full or stride < 2:
         return s
-    return Suite(s.runs[::4], s.cassette_dir, f"every 4th run of {s.origin}")
+    return Suite(s.runs[::stride], s.cassette_dir, f"every {stride}th run of {s.origin}")
 
 
 def peak_of(suite: Suite, folder: Path) -> int:
@@ -69,7 +71,7 @@ def bench_scaling(b: Bench, factor: int = 16) -> Outcome:
     """CPU per run replaying `factor` copies of the suite at once, against the suite itself replayed
     `factor` times (so both samples replay as many runs); memory from child processes' own rusage."""
     factor = 2 if b.tiny else factor
-    base = base_suite(b)
+    base = base_suite(b, 72)
     one = scaled(base, 1, b.folder / "x1")
     many = scaled(base, factor, b.folder / f"x{factor}")
     rounds = b.size(3, 5)

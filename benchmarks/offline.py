@@ -32,7 +32,7 @@ def replay_all(s: Suite, concurrency: int = CLI_CONCURRENCY) -> None:
 
 
 def bench_replay(b: Bench) -> Outcome:
-    s = base_suite(b, 300)
+    s = base_suite(b, 200)
     cassettes = s.cassettes
     # One pass of a small suite takes tens of milliseconds: repeat it so a sample lasts ~0.3 s.
     times = max(1, math.ceil(0.3 / cpu_timed(lambda: replay_all(s)))) if not b.tiny else 1
@@ -49,7 +49,7 @@ def bench_replay(b: Bench) -> Outcome:
 
 
 def base_suite(b: Bench, runs: int) -> Suite:
-    """The suite, all of it with --full, else every Nth run for about `runs` runs (every kind of run is
+    """The suite, all of it with --full, else every Nth run, at least `runs` of them (every kind of run is
     still there: the plan is ordered by scenario, so a stride samples them all)."""
     s = b.suite
     if b.tiny:

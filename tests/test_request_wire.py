@@ -2,7 +2,7 @@
 
 The transport hands the SDK the whole body in `extra_body` (the messages too, to spare the SDK's typed
 transform of a body already in wire form); the SDK must still send exactly the recorded request, and
-a turn's latency, timed from the moment the request leaves, cannot be shorter than the server held it.
+a turn's latency, timed from the moment the request leaves, cannot be shorter than the injected latency.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ LATENCY = 0.03
 
 
 @pytest.mark.parametrize("mode", ["nonstream", "stream"])
-def test_every_turn_sends_its_recorded_request_and_times_at_least_what_the_server_held(mode: str) -> None:
+def test_every_turn_sends_its_recorded_request_and_times_at_least_the_injected_latency(mode: str) -> None:
     config = RunConfig(modes=(mode,))  # type: ignore[arg-type]
     with StubServer(oracle(), latency=LATENCY) as stub, Engine(config) as engine:
         target = Target(provider="stub", model="oracle", base_url=stub.base_url, api_key_env=None)
@@ -34,4 +34,6 @@ def test_every_turn_sends_its_recorded_request_and_times_at_least_what_the_serve
     for number, (turn, sent) in enumerate(zip(turns, stub.requests, strict=True), start=1):
         assert sent == turn.request
         assert sent["messages"], "the messages reached the server"
-        assert turn.latency_s is not None and turn.latency_s >= held[number] >= LATENCY
+        # Not `>= held`: the stub reads its clock after its last write returns, which a busy machine may
+        # schedule after the client has read that byte; the injected latency precedes any answer.
+        assert turn.latency_s is not None and turn.latency_s >= LATENCY and held[number] >= LATENCY

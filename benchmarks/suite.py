@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ from harness.engine.plan import PlannedRun, plan
 from harness.providers.registry import Target, load_registry, select_targets
 from harness.scenario.loader import load_scenarios
 from harness.scenario.spec import ResolvedScenario
-from harness.testing.stub import StubServer
+from harness.testing.process import StubProcess
 from harness.transport.cassettes import (
     REPLAY_BASE_URL,
     CassetteTransport,
@@ -37,9 +36,6 @@ from harness.transport.cassettes import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-
-from oracle import oracle  # noqa: E402
 
 TEST_SCENARIOS = ROOT / "tests" / "data" / "scenarios"
 COMMITTED = ROOT / "cassettes"
@@ -105,7 +101,7 @@ def committed_suite(folder: Path, root: Path = COMMITTED) -> Suite | None:
 def record_suite(folder: Path, scenarios: list[ResolvedScenario] | None = None) -> Suite:
     """Record the test scenarios against the stub into `folder` with the harness (record mode "all")."""
     scenarios = scenarios if scenarios is not None else test_scenarios()
-    with StubServer(oracle()) as stub:
+    with StubProcess(responder="oracle:oracle", paths=[str(ROOT / "tests")]) as stub:
         config = RunConfig(record_mode="all", cassette_dir=folder)
         runs = plan(scenarios, [stub_target(stub.base_url)], config)
         with Engine(config) as engine:

@@ -23,18 +23,38 @@ from harness.core.limits import ALIAS_BUDGET
 Loc = tuple[Any, ...]
 
 
+# libyaml's safe loader, where PyYAML was built with it: the same safe constructors, parsing in C. The
+# cassettes replayed on every run go through it (the pure-Python parser was 80% of a replay's CPU).
+FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _parse(text: str, loader_class: type[yaml.SafeLoader]) -> tuple[yaml.Node | None, Any]:
+    """Compose once, check the aliases, then build the data from the same nodes (as `yaml.load` does)."""
+    loader = loader_class(text)
+    try:
+        node = loader.get_single_node()
+        check_aliases(node)
+        return node, (loader.construct_document(node) if node is not None else None)
+    finally:
+        loader.dispose()
+
+
 class YamlSource:
-    """A YAML document parsed twice, into nodes (which carry line numbers) and into plain data.
+    """A YAML document parsed into nodes (which carry line numbers), and plain data built from them.
 
     Raises `yaml.YAMLError` as PyYAML does; `syntax_problem` turns it into a located message. The safe
-    loader is used for both passes, so a `!!python/...` tag is an error, never code.
+    loader is used (or `fast`: libyaml's), so a `!!python/...` tag is an error, never code.
     """
 
-    def __init__(self, path: str, text: str) -> None:
+    def __init__(self, path: str, text: str, fast: bool = False) -> None:
         self.path = path
-        self.node = yaml.compose(text, Loader=yaml.SafeLoader)
-        check_aliases(self.node)
-        self.data = yaml.load(text, Loader=yaml.SafeLoader) if self.node is not None else None
+        try:
+            self.node, self.data = _parse(text, FAST_LOADER if fast else yaml.SafeLoader)
+        except yaml.YAMLError:
+            if not fast:
+                raise
+            # libyaml words some problems differently: the located message is always the Python parser's.
+            self.node, self.data = _parse(text, yaml.SafeLoader)
 
     def node_at(self, loc: Iterable[Any]) -> yaml.Node | None:
         """The node at `loc` exactly, or None when some part of it is not in the document."""

@@ -53,7 +53,7 @@ from harness.transport.cassettes import (
     check_cassette,
     open_cassette,
 )
-from harness.transport.client import RequestLimits
+from harness.transport.client import RequestLimits, mark_sent
 from harness.transport.paced import PacedTransport
 
 
@@ -98,7 +98,7 @@ class Engine:
         with self._lock:
             name = f"{target.provider}/{target.model}"
             if name not in self._pools:
-                self._pools[name] = bounded_pool()
+                self._pools[name] = bounded_pool(keepalive=self.config.concurrency)
             return self._pools[name]
 
     def _wire(self, target: Target, key: RunKey | None = None) -> PacedTransport:
@@ -254,7 +254,7 @@ class Engine:
                 return RunResult(key=key, family=rs.scenario.family, outcome="error", error=error,
                                  cassette=str(cassette)), None
             transport = CassetteTransport(loaded, inner)
-        http = httpx2.Client(transport=transport or inner)
+        http = httpx2.Client(transport=transport or inner, event_hooks={"request": [mark_sent]})
         client = openai.OpenAI(
             base_url=base_url,
             api_key=target.api_key or "not-needed",

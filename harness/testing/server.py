@@ -33,7 +33,6 @@ _ERROR_TYPES = {
 }
 
 
-
 def _bytes(body: str | bytes | dict[str, Any]) -> bytes:
     if isinstance(body, dict):
         return json.dumps(body).encode()
@@ -56,6 +55,8 @@ def _error_body(status: int, message: str) -> dict[str, Any]:
 
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    # Past the default backlog of 5, a burst of connections (64 runs at once) loses SYNs, 1 s each.
+    request_queue_size = 256
     stub: StubServer
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -91,6 +92,7 @@ class StubServer:
         models_body: str | bytes | dict[str, Any] | None = None,
         breaks: Iterable[str] = (),
         rate_limit: RateLimit | None = None,
+        port: int = 0,
     ) -> None:
         self.responder: Responder = responder or echo_responder
         self.latency = latency
@@ -110,6 +112,10 @@ class StubServer:
         self.errors: list[str] = []
         self.in_flight = 0
         self.max_in_flight = 0
+        self.connections_opened = 0  # a client whose pool is too small for its concurrency reconnects
+        # (request number, seconds held: headers parsed to last byte written, the stub's work included):
+        # what a client sees of a request, less the loopback's transfer (`GET /_stub/stats`).
+        self.held: list[tuple[int, float]] = []
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)  # notified whenever a request finishes
@@ -117,6 +123,7 @@ class StubServer:
         self._connections: set[socket.socket] = set()
         self._httpd: _HTTPServer | None = None
         self._port = 0
+        self._wanted_port = port  # 0: a free one
         self._thread: threading.Thread | None = None
         self.inject(*(faults or []))
 
@@ -138,7 +145,7 @@ class StubServer:
         if self._httpd is not None:
             raise RuntimeError("StubServer is already running")
         self._stopping.clear()
-        self._httpd = httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd = httpd = _HTTPServer(("127.0.0.1", self._wanted_port), _Handler)
         httpd.stub = self
         self._port = int(httpd.server_address[1])
         # A short poll interval keeps stop() (which waits for the next poll) from costing 0.5 s per test.
@@ -185,10 +192,25 @@ class StubServer:
                 fault = queued or next((f for f in self._faults if f.every), None)
             return number, fault
 
-    def _leave(self) -> None:
+    def _leave(self, number: int, held: float) -> None:
         with self._lock:
             self.in_flight -= 1
+            self.held.append((number, held))
             self._idle.notify_all()
+
+    def stats(self) -> dict[str, Any]:
+        """What a benchmark in another process needs to know of the traffic so far (`GET /_stub/stats`)."""
+        with self._lock:
+            return {"requests": len(self.requests), "max_in_flight": self.max_in_flight,
+                    "in_flight": self.in_flight, "connections_opened": self.connections_opened,
+                    "rate_limited": self.rate_limited, "held": [list(h) for h in self.held],
+                    "errors": list(self.errors)}
+
+    def reset_stats(self) -> None:
+        """Forget counts and timings (not faults), so one stub process can serve several measurements."""
+        with self._lock:
+            self.requests, self.headers, self.held = [], [], []
+            self.max_in_flight, self.connections_opened, self.rate_limited = self.in_flight, 0, 0
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -204,6 +226,7 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
         with self.server.stub._lock:
             self.server.stub._connections.add(self.connection)
+            self.server.stub.connections_opened += 1
 
     def finish(self) -> None:
         with self.server.stub._lock:
@@ -227,12 +250,19 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(stub.models_status, default if stub.models_body is None else stub.models_body)
         elif route == "/health":
             self._send(200, {"status": "ok"})
+        elif route == "/_stub/stats":
+            self._send(200, self.server.stub.stats())
         else:
             self._send(404, _error_body(404, f"no route for GET {self.path}"))
 
     def do_POST(self) -> None:
+        arrived = time.perf_counter()
         self.limit_headers = {}  # a kept-alive connection's handler answers many requests
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if urlsplit(self.path).path.rstrip("/") == "/_stub/reset":
+            self.server.stub.reset_stats()
+            self._send(200, {"status": "reset"})
+            return
         if urlsplit(self.path).path.rstrip("/") != "/v1/chat/completions":
             self._send(404, _error_body(404, f"no route for POST {self.path}"))
             return
@@ -259,7 +289,7 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             self.close_connection = True  # the client went away; nothing left to answer
         finally:
-            stub._leave()
+            stub._leave(number, time.perf_counter() - arrived)
 
     def _complete(self, stub: StubServer, body: dict[str, Any], number: int, fault: Fault | None) -> None:
         kind = fault.kind if fault else None

@@ -166,13 +166,20 @@ class _BoundedBackend(SyncBackend):
         return _BoundedStream(stream)
 
 
-def bounded_pool() -> httpx2.HTTPTransport:
+def bounded_pool(keepalive: int = 20) -> httpx2.HTTPTransport:
     """An HTTP transport whose every socket operation honours the bounds of the calling thread.
+
+    It keeps `keepalive` idle connections (httpx2 keeps 20): the engine passes its concurrency, since a
+    pool smaller than the requests in flight closes the surplus after each wave and reconnects in the
+    next one. The number of connections is not capped here: the engine's per-provider limit is the cap,
+    and a second cap below it would queue requests inside the pool, where the wait counts as latency.
 
     httpx2 has no public seam for the network backend; its connection pool has (`network_backend`), and
     the transport keeps the pool in `_pool`. tests/test_time_bounds.py fails if that ever changes.
     """
-    transport = httpx2.HTTPTransport()
+    transport = httpx2.HTTPTransport(
+        limits=httpx2.Limits(max_connections=None, max_keepalive_connections=max(20, keepalive))
+    )
     pool = getattr(transport, "_pool", None)
     if not isinstance(pool, httpcore2.ConnectionPool) or not hasattr(pool, "_network_backend"):
         raise RuntimeError("httpx2 changed: cannot bound the time of requests")

@@ -186,7 +186,7 @@ def check_cassette(path: Path) -> None:
     if not text.strip():
         raise CassetteProblem(f"{path}: empty cassette")
     try:
-        data = YamlSource(str(path), text).data
+        data = YamlSource(str(path), text, fast=True).data
     except yaml.YAMLError as exc:
         line, problem = syntax_problem(exc)
         raise CassetteProblem(f"{path}:{line}: cassette is not plain YAML ({problem})") from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -36,6 +37,7 @@ class Attempt:
     retry_after: float | None = None
     http_error: bool = False  # the server answered with a non-2xx status (not a transport failure)
     streamed: bool = False
+    ended: float | None = None  # time.perf_counter() when the body's last byte was read
 
 
 @dataclass
@@ -104,15 +106,37 @@ def _read(response: Any, attempt: Attempt, start: float, stream: bool, cap: int)
                 *lines, pending = pending.split("\n")
                 if any(_is_first_token(line.strip()) for line in lines):
                     attempt.ttft_s = now
+        # The answer is complete here: closing it, returning the connection to the pool and decoding
+        # the text are the harness's work, which a thread may do late when others hold the GIL.
+        attempt.ended = time.perf_counter()
     finally:
         if attempt.error is None:
             attempt.text = b"".join(chunks).decode(http.encoding or "utf-8", "replace")
 
 
+_sent = threading.local()
+
+
+def mark_sent(request: Any) -> None:
+    """An httpx2 request hook: the moment the SDK, done building the request, hands it to the transport.
+
+    A turn's latency is timed from here, not from the call into the SDK: building the request (the SDK
+    walks every message through its type transforms, a millisecond or more under load) is the client's
+    work, not the provider's time to answer. Clients built without the hook time from the call.
+    """
+    _sent.at = time.perf_counter()
+
+
 def _call(client: openai.OpenAI, body: dict[str, Any], limits: RequestLimits) -> Attempt:
     stream = bool(body.get("stream"))
-    rest = {k: v for k, v in body.items() if k not in ("model", "messages", "stream")}
+    # Every field but the model and the stream flag travels in `extra_body`, the messages too: the body
+    # is the harness's own, already in wire form, and is sent as it is. Given as `messages`, the SDK
+    # would walk it through its TypedDict transforms, an identity on wire-form dicts that cost about
+    # 1 ms of CPU per request (half the SDK's share), held under the GIL that concurrent runs share.
+    # The SDK lays `extra_body` over its own keys, so the JSON sent is the same (tests/test_request_wire.py).
+    rest = {k: v for k, v in body.items() if k not in ("model", "stream")}
     start = time.perf_counter()
+    _sent.at = None
     attempt = Attempt(streamed=stream)
     # The request's own bound leaves out a wait for the rate limiter (`queue=False`), and so do its timings.
     request = Bound.after(limits.timeout, "timeout",
@@ -127,20 +151,25 @@ def _call(client: openai.OpenAI, body: dict[str, Any], limits: RequestLimits) ->
         with bounded(request):
             options: dict[str, Any] = {"stream": True} if stream else {}
             with client.chat.completions.with_streaming_response.create(
-                model=body["model"], messages=body["messages"], extra_body=rest, **options
+                model=body["model"], messages=[], extra_body=rest, **options
             ) as response:
+                start = _sent.at or start
                 attempt.status = response.http_response.status_code
                 _read(response, attempt, start + waited(), stream, limits.max_response_bytes)
     except openai.APIStatusError as exc:
+        start = _sent.at or start
         attempt.status = exc.status_code
         attempt.text = exc.response.text
         attempt.error = classify_error(exc.status_code, attempt.text)
         attempt.retry_after = retry_after(exc.response.headers)
         attempt.http_error = True
     except Exception as exc:  # a stream cut midway surfaces from httpx2 as a protocol/read error
+        start = _sent.at or start
         moved = replace(request, at=request.at + waited()) if request is not None else None
         attempt.error = _transport_error(exc, attempt.status, moved)
-    attempt.latency_s = time.perf_counter() - start - waited()
+    # Timed from the request leaving the SDK (`mark_sent`) to its last byte, less any wait for the rate
+    # limiter, which happens after the mark, in the transport.
+    attempt.latency_s = (attempt.ended or time.perf_counter()) - start - waited()
     return attempt
 
 

@@ -104,3 +104,16 @@ def test_concurrent_runs_keep_their_own_conversations(matrices: Matrices) -> Non
         return STUB_IDS.sub(r"\1N", json.dumps([turns, r.final_answer]))
 
     assert [conversation(r) for r in matrices.concurrent] == [conversation(r) for r in matrices.sequential]
+
+
+def test_a_providers_own_concurrency_caps_its_runs_in_flight() -> None:
+    """`concurrency: 2` in the registry holds a provider to two runs at once under `--concurrency 8`, while
+    another provider in the same run still gets eight."""
+    with StubServer(oracle(), latency=LATENCY) as capped, StubServer(oracle(), latency=LATENCY) as free:
+        targets = [Target(provider="capped", model="oracle", base_url=capped.base_url, api_key_env=None,
+                          concurrency=2),
+                   Target(provider="free", model="oracle", base_url=free.base_url, api_key_env=None)]
+        config = RunConfig(trials=TRIALS, concurrency=8)
+        with Engine(config) as engine:
+            engine.run_all(plan(load_scenarios([SCENARIOS]), targets, config))
+        assert capped.max_in_flight == 2 and 2 < free.max_in_flight <= 8

@@ -94,6 +94,10 @@ class Engine:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _in_flight(self, target: Target) -> int:
+        """How many of a provider's runs may be in flight: `--concurrency`, or the provider's own cap."""
+        return max(1, min(self.config.concurrency, target.concurrency or self.config.concurrency))
+
     def _pool(self, target: Target) -> httpx2.HTTPTransport:
         with self._lock:
             name = f"{target.provider}/{target.model}"
@@ -340,7 +344,7 @@ class Engine:
         results: list[RunResult | None] = [None] * len(runs)
         limits: dict[str, threading.Semaphore] = {}
         for r in runs:
-            limits.setdefault(r.target.provider, threading.Semaphore(max(1, self.config.concurrency)))
+            limits.setdefault(r.target.provider, threading.Semaphore(self._in_flight(r.target)))
         done_lock = threading.Lock()
 
         def one(i: int) -> None:
@@ -351,7 +355,7 @@ class Engine:
                 with done_lock:
                     on_result(i, result)
 
-        workers = max(1, self.config.concurrency) * max(1, len(limits))
+        workers = sum(self._in_flight(r.target) for r in {r.target.provider: r for r in runs}.values())
         pool = ThreadPoolExecutor(max_workers=min(workers, max(1, len(runs))))
         try:
             for future in [pool.submit(one, i) for i in range(len(runs))]:

@@ -48,7 +48,9 @@ class ProviderSpec(BaseModel):
     prices: dict[str, Price] = Field(default_factory=dict)
     # The id of a registered launcher (built-in `llama-server`, or a plugin's) that starts the server.
     launcher: str | None = None
-    concurrency: int | None = None
+    # Runs in flight at once for this provider, at most (a server with one slot gains nothing from more);
+    # `--concurrency` still caps it.
+    concurrency: Annotated[int, Field(ge=1)] | None = None
     # The key's rate limits, requests and tokens per minute, shared by all the provider's models; the
     # harness paces its requests to stay within them (`--rpm/--tpm` override them).
     rpm: Annotated[int, Field(ge=1)] | None = None
@@ -140,6 +142,7 @@ class Target:
     retry_statuses: list[int] | None = None
     rpm: int | None = None  # the provider's rate limits (requests, tokens per minute), from the registry
     tpm: int | None = None
+    concurrency: int | None = None  # the provider's own cap on runs in flight, from the registry
     canonical: str | None = None  # the canonical model, when the registry maps this model id
     reference: bool = False
 
@@ -211,6 +214,7 @@ def _target(name: str, spec: ProviderSpec, model: str) -> Target:
         retry_statuses=spec.retry_statuses,
         rpm=spec.rpm,
         tpm=spec.tpm,
+        concurrency=spec.concurrency,
         canonical=spec.canonical.get(model),
         reference=spec.reference,
     )

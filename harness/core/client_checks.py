@@ -97,7 +97,7 @@ COMPATIBLE = frozenset({"same", "raised", "repairs"})
 class ClientTally(BaseModel):
     """One client's verdict counts, and the symbol the table shows: ✓ all, ~ some, ✗ none compatible."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built when first used, as `Saved`
 
     client: str
     version: str

@@ -97,3 +97,40 @@ def test_the_front_ends_never_import_each_other() -> None:
     crossing += [f"{p.relative_to(ROOT)}: {name}" for p in plugin for name in _imports(p)
                  if name == "harness.cli" or name.startswith("harness.cli.")]
     assert cli and plugin and not crossing, crossing
+
+
+def _installed_reporter_plugin(root: Path, reporter_id: str) -> None:
+    """A distribution on disk whose entry point registers a reporter (as in tests/test_plugins.py)."""
+    info = root / "acme_plugin-0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-plugin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[toolcall_harness.checks]\nacme = acme_hooks:register\n")
+    (root / "acme_hooks.py").write_text(
+        f"import harness\n\ndef register():\n    harness.reporter({reporter_id!r})(lambda report: 'lines')\n")
+
+
+@pytest.mark.parametrize("reporter_id", ["acme-lines", "plain"])
+def test_a_registry_filled_by_a_plugins_import_keeps_its_built_ins_and_their_clashes(
+    tmp_path: Path, reporter_id: str
+) -> None:
+    """`validate` no longer fills the reporters at start-up; a plugin's import does, while its package
+    is being loaded: the built-ins must still be the harness's own, and a clash with one still exit 2."""
+    _installed_reporter_plugin(tmp_path, reporter_id)
+    code = (
+        f"import sys\nsys.path.insert(0, {str(tmp_path)!r})\n"
+        "from harness.cli.main import main\n"
+        f"code = main(['validate', {str(SCENARIOS)!r}])\n"
+        "from harness.reporting.reporters import REPORTERS\n"  # only now: the plugin's import filled it
+        "print({e.id: e.package for e in REPORTERS.entries()} if code == 0 else code)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    if reporter_id == "plain":
+        assert done.stdout.splitlines()[-1] == "2"
+        assert done.stderr.strip() == (
+            "error: plugin acme = acme_hooks:register (package acme-plugin, group toolcall_harness.checks): "
+            "reporter 'plain' is already registered (by toolcall-harness); acme-plugin registers it again: "
+            "rename one of them or uninstall one of the plugins")
+    else:
+        packages = json.loads(done.stdout.splitlines()[-1].replace("'", '"'))
+        assert packages.pop("acme-lines") == "acme-plugin"
+        assert packages and set(packages.values()) == {"toolcall-harness"}, packages

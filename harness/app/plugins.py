@@ -112,10 +112,13 @@ EXTENSION_POINTS: tuple[ExtensionPoint, ...] = (
                    "where --scenarios values come from (ID:ARGUMENT)", _sources),
     ExtensionPoint("clients", "toolcall_harness.clients", "client-library drivers for --clients", _clients),
 )
-# Registries that are cheap to fill, imported before plugins load so a clash with a built-in id is
-# reported at start-up. The checks' built-ins import the openai SDK, so their clash surfaces when the
-# checks are selected (`select_checks`), still before anything runs.
-_EAGER_BUILTINS = ("matchers", "reporters", "launchers", "scenario_sources")
+# Registries whose built-ins live apart from the registry, filled before plugins load so a clash with a
+# built-in id is reported at start-up (and `validate` needs both). The reporters' and launchers' built-ins
+# register when their registry's module is imported, which a plugin registering one must do first, so
+# a clash still surfaces while plugins load: `validate` need not import tabulate or the launchers. The
+# checks' built-ins import the openai SDK, so their clash surfaces when the checks are selected
+# (`select_checks`), still before anything runs.
+_EAGER_BUILTINS = ("matchers", "scenario_sources")
 
 
 @dataclass

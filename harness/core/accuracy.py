@@ -55,9 +55,7 @@ class AccuracySummary(Saved):
         return f"{self.provider}/{self.model}" + ("-stream" if self.mode == "stream" else "")
 
 
-# `RunResult` and `Report` hold these: complete them now that they exist. Whichever of this module and
-# `harness.core.client_checks` (the same for `Turn.client_checks`) completes last makes them complete.
+# `RunResult` and `Report` hold these: they find them in their module's namespace when first built
+# (their build is deferred, see `Saved`).
 model.SourceRef = SourceRef  # type: ignore[misc]
 model.AccuracySummary = AccuracySummary  # type: ignore[misc]
-for _saved in (model.RunResult, model.Report):
-    _saved.model_rebuild(raise_errors=False)

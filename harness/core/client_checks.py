@@ -97,7 +97,7 @@ COMPATIBLE = frozenset({"same", "raised", "repairs"})
 class ClientTally(BaseModel):
     """One client's verdict counts, and the symbol the table shows: ✓ all, ~ some, ✗ none compatible."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built when first used, as `Saved`
 
     client: str
     version: str
@@ -145,8 +145,6 @@ def client_versions(runs: Iterable[model.RunResult]) -> dict[str, str]:
     return found
 
 
-# `Turn` holds `ClientCheck`s: complete it, and the models that hold turns, now that it exists.
-# Whichever of this module and `harness.core.accuracy` completes last makes them complete.
+# `Turn` holds `ClientCheck`s: it, and the models that hold turns, find it in their module's namespace
+# when first built (their build is deferred, see `Saved`).
 model.ClientCheck = ClientCheck  # type: ignore[misc]
-for _saved in (model.Turn, model.RunResult, model.Report):
-    _saved.model_rebuild(raise_errors=False)

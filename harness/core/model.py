@@ -78,7 +78,9 @@ class Saved(BaseModel):
     version is newer than ours: those keys are fields we do not know yet, and are dropped.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    # Deferred: a model's validator is built when it is first used, so a command that never touches
+    # a report (`validate`) does not build the report models' schemas at start-up.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -389,9 +391,10 @@ def declared_version(data: dict[str, Any]) -> tuple[int, int]:
     )
 
 
-# `ClientCheck` holds `Finding`s, so it is defined after them: importing its module completes `Turn`,
-# `RunResult` and `Report` (see the end of `client_checks.py`), whichever of the two is imported first.
-# The same for `SourceRef` (in `RunResult`) and `AccuracySummary` (in `Report`), a pack's summary.
+# `ClientCheck` holds `Finding`s, so it is defined after them: its module puts it in this module's
+# namespace (see the end of `client_checks.py`), where `Turn`, `RunResult` and `Report` find it when they
+# are first used and built. The same for `SourceRef` (in `RunResult`) and `AccuracySummary` (in `Report`),
+# a pack's summary, and `ShardInfo`.
 import harness.core.accuracy  # noqa: E402,F401
 import harness.core.client_checks  # noqa: E402,F401
 import harness.core.shard  # noqa: E402,F401  (`ShardInfo`, in `Report`)

@@ -111,7 +111,10 @@ class Registry(Generic[T]):
             raise ConfigError(f"{self.noun} id {id!r} is not valid: use lowercase letters, digits, '_', '.' "
                               "and '-', starting with a letter or digit")
         where = module or getattr(value, "__module__", None) or "?"
-        entry = Entry(id, value, where, _LOADING.get())
+        # A plugin's import may be what first imports a registry and so registers its built-ins: those
+        # stay the harness's own, which lets registries fill when first imported, not all at start-up.
+        loaded_from = None if where.partition(".")[0] == "harness" else _LOADING.get()
+        entry = Entry(id, value, where, loaded_from)
         with self._lock:
             if id in self._entries:
                 first = self._entries[id]

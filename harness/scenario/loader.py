@@ -90,7 +90,8 @@ def _read(path: Path) -> tuple[YamlSource | None, list[Problem]]:
     except (OSError, UnicodeDecodeError) as exc:
         return None, [Problem(str(path), 1, None, None, f"cannot read file: {exc}")]
     try:
-        return YamlSource(str(path), text), []
+        # libyaml when present: a syntax error is still worded (and located) by the Python parser.
+        return YamlSource(str(path), text, fast=True), []
     except yaml.MarkedYAMLError as exc:
         line, message = syntax_problem(exc)
         return None, [Problem(str(path), line, None, None, message)]

@@ -31,6 +31,7 @@ below N runs in flight), the plan runs in this process, said once as `SingleProc
 from __future__ import annotations
 
 import dataclasses
+import gc
 import math
 import multiprocessing
 import signal
@@ -99,12 +100,14 @@ class _Parent:
         self.engine, self.runs, self.parts, self.on_result = engine, runs, parts, on_result
         self.results: list[RunResult | None] = [None] * len(runs)
         self.started = time.monotonic()
+        self.sent: dict[int, RunResult] = {}  # results told by their event, not yet handed to on_result
         self.failures: dict[Connection, str] = {}  # a child's traceback, when its engine raised
 
     def run(self) -> list[RunResult]:
         context = multiprocessing.get_context("fork")
         config = _child_config(self.engine.config, len(self.parts))
         children: dict[Connection, tuple[Any, list[int]]] = {}
+        gc.freeze()  # the children's collector then skips what they inherit (and leaves its pages shared)
         for part in self.parts:
             receive, send = context.Pipe(duplex=False)
             child = context.Process(target=_child, args=(config, len(self.parts), self.engine.redact,
@@ -112,6 +115,7 @@ class _Parent:
             child.start()
             send.close()  # the child's end: once it exits, our reads see end of file
             children[receive] = (child, part)
+        gc.unfreeze()
         try:
             self._drain(children)
         except BaseException:
@@ -155,7 +159,7 @@ class _Parent:
             engine.events.emit(RunStarted(self.runs[rest[0]]))
         elif kind == "finished":
             index, result, reason = rest
-            planned = self.runs[index]
+            planned, self.sent[index] = self.runs[index], result
             if reason is None:
                 engine.events.emit(RunFinished(planned, result))
             else:
@@ -163,8 +167,9 @@ class _Parent:
                     skipped = engine.deadline_skipped if reason == "deadline" else engine.environment_skipped
                     skipped.add(planned.key)
                 engine.events.emit(RunSkipped(planned, result, reason))
-        elif kind == "result":
-            self._done(rest[0], rest[1])
+        elif kind == "result":  # after its event, which carried the result (pickled once)
+            index = rest[0]
+            self._done(index, self.sent[index])
         elif kind == "event":
             engine.events.emit(rest[0])
         elif kind == "stats":
@@ -179,6 +184,9 @@ class _Parent:
         """A child ended before it sent all its runs: each one left is an error, told like any result."""
         for index in part:
             if self.results[index] is not None:
+                continue
+            if index in self.sent:  # decided and told: only its hand-over was lost
+                self._done(index, self.sent[index])
                 continue
             planned = self.runs[index]
             count = self.engine.config.processes
@@ -229,7 +237,7 @@ def _child(config: RunConfig, count: int, redact: Any, runs: list[PlannedRun], p
     engine = Engine(config, redact)
     engine.subscribe(forward)
     try:
-        engine.run_all(mine, lambda i, result: send("result", part[i], result), started=started)
+        engine.run_all(mine, lambda i, _: send("result", part[i]), started=started)
     except KeyboardInterrupt:
         pass  # the runs in flight were finished and sent; the parent keeps them
     except BaseException:  # its runs not sent become errors in the parent, with this

@@ -1,4 +1,4 @@
-"""Performance benchmarks of the harness: `python benchmarks/run.py [--full] [--only NAME] [--rounds N]`.
+"""Performance benchmarks of the harness: `python benchmarks/run.py [--full] [--only NAME] [--peer]`.
 
 Each benchmark prints one line, `name: what was measured ratio=<x> target=<y>`, lower is better, and
 the exit code is 1 when a target is missed. Every number is measured by this run: against bare openai
@@ -8,7 +8,9 @@ takes neither the harness's GIL nor its CPU time. This machine may have two core
 neighbours, so every measurement is warmed up, repeated and reported as a median, and the load
 average is printed beside wall-time figures. The default run sizes everything to finish within three
 minutes here; `--full` samples more and scales the whole committed suite; `--smoke` runs every
-benchmark at the smallest size, to check that it runs (its figures mean nothing).
+benchmark at the smallest size, to check that it runs (its figures mean nothing). `--peer` adds the
+same work through promptfoo (benchmarks/peer_promptfoo.py: Node.js and an `npm ci` of its own on first
+use, so never part of the default run nor of CI).
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     size.add_argument("--full", action="store_true", help="longer samples and the whole suite scaled")
     size.add_argument("--smoke", action="store_true", help="smallest sizes: checks that each one runs")
     parser.add_argument("--rounds", type=int, help="samples of the replay benchmark (default: 5, --full 15)")
+    parser.add_argument("--peer", action="store_true", help="also the same work through promptfoo (npm)")
     args = parser.parse_args(argv)
     rounds = args.rounds or (1 if args.smoke else 15 if args.full else 5)
     started, load_before = time.perf_counter(), os.getloadavg()[0]
@@ -81,6 +84,15 @@ def main(argv: list[str] | None = None) -> int:
             print(outcome.line(), flush=True)
             if not outcome.met:
                 missed.append(name)
+        if args.peer:
+            from peer_promptfoo import bench_peer
+
+            began = time.perf_counter()
+            for outcome in (Outcome(*line) for line in bench_peer(rounds=3 if args.full else 1)):
+                print(outcome.line(), flush=True)
+                if not outcome.met:
+                    missed.append(outcome.name)
+            took.append(f"peer {time.perf_counter() - began:.0f}")
     mode = "full" if args.full else "smoke" if args.smoke else "default"
     verdict = f"missed: {', '.join(missed)}" if missed else "every target met"
     print(f"total: {time.perf_counter() - started:.0f} s wall ({mode} run), load {load_before:.1f} before, "

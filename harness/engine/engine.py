@@ -361,7 +361,8 @@ class Engine:
                 with done_lock:
                     on_result(i, result)
 
-        workers = sum(self._in_flight(r.target) for r in {r.target.provider: r for r in runs}.values())
+        slots = {r.target.provider: self._in_flight(r.target) for r in runs}
+        workers = max(1, sum(slots.values()))
         pool = ThreadPoolExecutor(max_workers=min(workers, max(1, len(runs))))
         try:
             for future in [pool.submit(one, i) for i in range(len(runs))]:

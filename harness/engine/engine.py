@@ -338,8 +338,7 @@ class Engine:
                 started: float | None = None) -> list[RunResult]:
         """Run concurrently (per-provider limit), report each as it finishes, return in plan order.
 
-        `on_result(index, result)` is called one at a time, like the event handlers. `started`: the
-        deadline's clock of a worker process (processes.py), its parent's; else now.
+        `on_result(index, result)` is called one at a time. `started`: a worker process's deadline clock.
         """
         self._started = started if started is not None else time.monotonic()
         if self.config.processes > 1:

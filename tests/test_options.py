@@ -85,8 +85,8 @@ def test_every_run_option_has_one_field_and_every_field_one_option() -> None:
 
 
 def test_run_options_that_make_sense_under_pytest_exist_there(pytester: pytest.Pytester) -> None:
-    """Everything but -k (pytest's own), --concurrency (pytest runs items one by one, -n for more),
-    --format (the summary table) and --resume (pytest has --lf)."""
+    """Everything but -k (pytest's own), --concurrency and --processes (pytest runs items one by one,
+    -n for more), --format (the summary table) and --resume (pytest has --lf)."""
     help_text = pytester.runpytest("--help").stdout.str()
     for flag in ("--provider", "--model", "--api-base-url", "--api-key-env", "--providers-file",
                  "--scenarios", "--stream", "--trials", "--record-mode", "--cassette-dir", "--report-dir",
@@ -94,7 +94,7 @@ def test_run_options_that_make_sense_under_pytest_exist_there(pytester: pytest.P
                  "--deadline"):
         assert f"  {flag}" in help_text, flag
     cli_only = {f.field for f in RUN_FLAGS if not f.pytest}
-    assert cli_only == {"keyword", "concurrency", "format"}
+    assert cli_only == {"keyword", "concurrency", "processes", "format"}
 
 
 def test_the_plugin_leaves_the_plain_names_to_the_plugins_that_own_them(pytester: pytest.Pytester) -> None:

@@ -138,6 +138,10 @@ RUN_FLAGS: tuple[Flag, ...] = (
          pytest_help=f"folder of the JSON report (default: {DEFAULT_REPORTS} in the project folder)"),
     Flag("concurrency", ("--concurrency",), (),
          f"runs in flight per provider (default {RunConfig.concurrency})", type=int, metavar="N"),
+    Flag("processes", ("--processes",), (),
+         f"worker processes sharing the plan, each with --concurrency/N runs in flight and 1/N of the rate "
+         f"limits (default {RunConfig.processes}); raise it when one process's CPU is the bound "
+         "(docs/architecture.md)", type=int, metavar="N"),
     Flag("rpm", ("--rpm",), ("--rpm",),
          "requests per minute allowed per provider (its key's limit); overrides the providers file's rpm. "
          "Each process paces itself: with N xdist workers or --shard jobs on one key, give each 1/N",

@@ -63,6 +63,7 @@ class RunOptions(BaseModel):
     cassette_dir: str | None = None
     report_dir: str | None = None
     concurrency: int = RunConfig.concurrency
+    processes: int = RunConfig.processes
     rpm: int | None = None  # None: each provider's registry value, if any
     tpm: int | None = None
     timeout: float = RunConfig.timeout
@@ -88,7 +89,8 @@ class RunOptions(BaseModel):
             return client_ids(value)
         return value
 
-    @field_validator("trials", "concurrency", "retries", "max_response_bytes", "sample", "rpm", "tpm")
+    @field_validator("trials", "concurrency", "processes", "retries", "max_response_bytes", "sample", "rpm",
+                     "tpm")
     @classmethod
     def _at_least_one(cls, value: int | None) -> int | None:
         if value is not None and value < 1:
@@ -167,6 +169,7 @@ class RunOptions(BaseModel):
             timeout=self.timeout,
             retry=self.retry_policy(),
             concurrency=concurrency if concurrency is not None else self.concurrency,
+            processes=self.processes,
             rpm=self.rpm,
             tpm=self.tpm,
             deadline=self.deadline,

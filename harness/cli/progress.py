@@ -21,6 +21,7 @@ from harness.engine.events import (
     RequestThrottled,
     RunFinished,
     RunSkipped,
+    SingleProcess,
 )
 
 
@@ -48,6 +49,9 @@ class Progress:
             # Said when it happens (once per target); the runs it leaves out are counted at the end.
             self._break_line()
             print(f"error: {event.message}", file=self.errors, flush=True)
+        elif isinstance(event, SingleProcess):
+            self._break_line()
+            print(f"note: {event.message}", file=self.errors, flush=True)
         elif isinstance(event, DeclarationsUnknown):
             self._break_line()
             print(f"warning: {event.message}", file=self.errors, flush=True)

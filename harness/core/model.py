@@ -67,6 +67,7 @@ ErrorKind = Literal[
     "too_large",  # the response body passed --max-response-bytes; its first bytes are kept
     "connection",
     "config",
+    "worker",  # the worker process of --processes that ran it died first; run it again
 ]
 
 

@@ -47,6 +47,7 @@ class RunConfig:
     timeout: float = 120.0  # seconds per request
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     concurrency: int = 4  # runs in flight per provider
+    processes: int = 1  # worker processes sharing the plan (processes.py); concurrency is split among them
     # Rate limits (`--rpm`, `--tpm`): given here, they replace every provider's own (its registry entry);
     # `rate_processes` processes share each key (xdist workers), so this one takes ⌊limit / processes⌋.
     rpm: int | None = None

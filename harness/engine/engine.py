@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -38,6 +38,7 @@ from harness.engine.events import (
     SkipReason,
 )
 from harness.engine.plan import PlannedRun
+from harness.engine.processes import OnResult, run_in_processes
 from harness.engine.rate_limits import Limiters
 from harness.engine.usage import count_usage
 from harness.providers.launchers import Launcher, LauncherError, launcher_class
@@ -333,14 +334,18 @@ class Engine:
             self.environment_skipped.add(planned.key)
         return _skip(planned, "not run: " + failure.splitlines()[0])
 
-    def run_all(
-        self, runs: list[PlannedRun], on_result: Callable[[int, RunResult], None] | None = None
-    ) -> list[RunResult]:
+    def run_all(self, runs: list[PlannedRun], on_result: OnResult | None = None,
+                started: float | None = None) -> list[RunResult]:
         """Run concurrently (per-provider limit), report each as it finishes, return in plan order.
 
-        `on_result(index, result)` is called one at a time, like the event handlers.
+        `on_result(index, result)` is called one at a time. `started`: a worker process's deadline clock.
         """
-        self._started = time.monotonic()
+        self._started = started if started is not None else time.monotonic()
+        if self.config.processes > 1:
+            return run_in_processes(self, runs, on_result, lambda: self._threads(runs, on_result))
+        return self._threads(runs, on_result)
+
+    def _threads(self, runs: list[PlannedRun], on_result: OnResult | None) -> list[RunResult]:
         results: list[RunResult | None] = [None] * len(runs)
         limits: dict[str, threading.Semaphore] = {}
         for r in runs:

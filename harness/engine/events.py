@@ -37,13 +37,14 @@ class RunFinished:
     result: RunResult
 
 
-SkipReason = Literal["deadline", "environment"]
+SkipReason = Literal["deadline", "environment", "worker"]  # worker: its process (--processes) died
 
 
 @dataclass(frozen=True)
 class RunSkipped:
-    """A run was never started, through no fault of its own: the deadline passed, or its local server
-    failed. It is reported as a skip but not journaled, so a resumed run does it."""
+    """A run was never started or finished, through no fault of its own: the deadline passed, its local
+    server failed, or the worker process running it died. Not journaled, so a resumed run does it; its
+    result says why (a skip, or an error of kind deadline or worker)."""
 
     planned: PlannedRun
     result: RunResult
@@ -88,8 +89,15 @@ class DeclarationsUnknown:
     message: str  # already redacted
 
 
+@dataclass(frozen=True)
+class SingleProcess:
+    """`--processes N` could not split this run (see processes.py), so it runs in one; said once."""
+
+    message: str
+
+
 Event = (RunStarted | RunFinished | RunSkipped | RequestRetried | RequestThrottled | LauncherFailed
-         | DeclarationsUnknown)
+         | DeclarationsUnknown | SingleProcess)
 Handler = Callable[[Event], None]
 
 

@@ -20,6 +20,7 @@ class Limiters:
         self.config = config
         self._lock = threading.Lock()
         self._by_provider: dict[str, RateLimiter] = {}
+        self._elsewhere: list[dict[str, ThrottleStats]] = []  # what worker processes' limiters did
 
     def rates(self, target: Target) -> Rates:
         cfg = self.config
@@ -38,4 +39,14 @@ class Limiters:
     def stats(self) -> dict[str, ThrottleStats]:
         """What each provider's limiter did so far (waits, 429s, backoffs), for the end of a run."""
         with self._lock:
-            return {provider: limiter.stats for provider, limiter in self._by_provider.items()}
+            parts = [{p: limiter.stats for p, limiter in self._by_provider.items()}, *self._elsewhere]
+        total: dict[str, ThrottleStats] = {}
+        for part in parts:
+            for provider, stats in part.items():
+                total[provider] = total[provider].plus(stats) if provider in total else stats
+        return total
+
+    def add_elsewhere(self, stats: dict[str, ThrottleStats]) -> None:
+        """Count what a worker process's limiters did (`--processes`) in `stats`."""
+        with self._lock:
+            self._elsewhere.append(stats)

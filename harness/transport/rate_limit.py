@@ -95,6 +95,14 @@ class ThrottleStats:
     decreases: int = 0  # times the window of requests in flight was halved
     reasons: dict[str, int] = field(default_factory=dict)
 
+    def plus(self, other: ThrottleStats) -> ThrottleStats:
+        """Both processes' limiters together (`--processes`): counts add, reasons by reason."""
+        reasons = dict(self.reasons)
+        for reason, n in other.reasons.items():
+            reasons[reason] = reasons.get(reason, 0) + n
+        return ThrottleStats(self.waits + other.waits, self.waited_s + other.waited_s,
+                             self.rejected + other.rejected, self.decreases + other.decreases, reasons)
+
     def line(self, provider: str) -> str | None:
         """One sentence for the end of a run, or None when the limiter never held anything back."""
         if not self.waits and not self.rejected:

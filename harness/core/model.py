@@ -79,8 +79,7 @@ class Saved(BaseModel):
     version is newer than ours: those keys are fields we do not know yet, and are dropped.
     """
 
-    # Deferred: a model's validator is built when it is first used, so a command that never touches
-    # a report (`validate`) does not build the report models' schemas at start-up.
+    # Deferred: validators are built on first use, so `validate` never builds the report models' schemas.
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
     @model_validator(mode="before")

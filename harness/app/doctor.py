@@ -1,9 +1,10 @@
-"""`toolcall-harness doctor`: is this machine ready for the local provider, and if not, what is the fix.
+"""`toolcall-harness doctor`: is this machine ready for the launched stacks, and if not, what is the fix.
 
 Each check prints one line — `ok`, `FAIL` or `warn` — with what it found and, when it fails, the command
 that mends it. The checks go from cheap to dear and stop at the first required failure whose later checks
-depend on it: there is no point starting a server whose binary is missing. Every registered launcher
-(plugins' too) gets a line saying whether it can run here (`missing_reason`).
+depend on it: there is no point starting a server whose binary is missing. `local` (llama-server) is
+started by default; `--provider P` starts another launched provider's servers instead. Every registered
+launcher (plugins' too) gets a line saying whether it can run here (`missing_reason`).
 """
 
 from __future__ import annotations

@@ -75,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     models.add_argument("--format", choices=["text", "json"], default="text")
     models.add_argument("--timeout", type=float, default=30.0, help="seconds for the request")
 
-    doctor = sub.add_parser("doctor", help="check that the local provider can run here, and the fixes")
+    doctor = sub.add_parser("doctor", help="check that the launched local stacks can run here, and the fixes")
     doctor.add_argument("--provider", action="append", default=[], metavar="PROVIDER",
                         help="launched provider whose servers to start (repeatable; default: local)")
     doctor.add_argument("--model", action="append", default=[],

@@ -347,9 +347,8 @@ class Engine:
 
     def _threads(self, runs: list[PlannedRun], on_result: OnResult | None) -> list[RunResult]:
         results: list[RunResult | None] = [None] * len(runs)
-        limits: dict[str, threading.Semaphore] = {}
-        for r in runs:
-            limits.setdefault(r.target.provider, threading.Semaphore(self._in_flight(r.target)))
+        slots = {r.target.provider: self._in_flight(r.target) for r in runs}
+        limits = {provider: threading.Semaphore(n) for provider, n in slots.items()}
         done_lock = threading.Lock()
 
         def one(i: int) -> None:
@@ -360,7 +359,6 @@ class Engine:
                 with done_lock:
                     on_result(i, result)
 
-        slots = {r.target.provider: self._in_flight(r.target) for r in runs}
         workers = max(1, sum(slots.values()))
         pool = ThreadPoolExecutor(max_workers=min(workers, max(1, len(runs))))
         try:

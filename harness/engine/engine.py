@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -55,6 +56,7 @@ from harness.transport.cassettes import (
     open_cassette,
 )
 from harness.transport.client import RequestLimits, mark_sent
+from harness.transport.lanes import Lanes
 from harness.transport.paced import PacedTransport
 
 
@@ -65,7 +67,7 @@ class Engine:
         self.config = config
         self.redact = redact or Redactor()
         self.events = Events()
-        self._pools: dict[str, httpx2.HTTPTransport] = {}
+        self._lanes = Lanes(lambda tls: bounded_pool(keepalive=1, verify=tls))  # a pool per run in flight
         self._lock = threading.Lock()
         self._launchers: dict[str, Launcher] = {}  # one per launcher id, created on first use
         self._started: float | None = None  # the deadline's clock: from run_all, or from the first run
@@ -82,8 +84,7 @@ class Engine:
         self.events.subscribe(handler)
 
     def close(self) -> None:
-        for pool in self._pools.values():
-            pool.close()
+        self._lanes.close()
         for launcher in self._launchers.values():
             launcher.close()
         if self.config.after_turn is not None:
@@ -99,20 +100,13 @@ class Engine:
         """How many of a provider's runs may be in flight: `--concurrency`, or the provider's own cap."""
         return max(1, min(self.config.concurrency, target.concurrency or self.config.concurrency))
 
-    def _pool(self, target: Target) -> httpx2.HTTPTransport:
-        with self._lock:
-            name = f"{target.provider}/{target.model}"
-            if name not in self._pools:
-                self._pools[name] = bounded_pool(keepalive=self.config.concurrency)
-            return self._pools[name]
-
-    def _wire(self, target: Target, key: RunKey | None = None) -> PacedTransport:
-        """The way to the provider for live traffic: its shared pool, behind its rate limiter."""
+    def _wire(self, target: Target, lane: httpx2.BaseTransport, key: RunKey | None = None) -> PacedTransport:
+        """The way to the provider for live traffic: a lane of the target's pools, behind its rate limiter."""
         def waited(seconds: float, reason: str) -> None:
             if key is not None:
                 self.events.emit(RequestThrottled(key, target.provider, seconds, reason))
 
-        return PacedTransport(_Borrowed(self._pool(target)), self.limiters.of(target), waited)
+        return PacedTransport(lane, self.limiters.of(target), waited)
 
     def _base_url(self, target: Target, live: bool) -> str:
         if target.launcher is None:
@@ -189,7 +183,9 @@ class Engine:
             self.redact.add(target.api_key)
             live = self.config.record_mode != "none"
             try:
-                body = fetch_models(target, self.config, self._wire(target) if live else None, self.redact)
+                with self._lanes.lend(target.label) as lane:
+                    wire = self._wire(target, lane) if live else None
+                    body = fetch_models(target, self.config, wire, self.redact)
             except ModelsUnavailable as exc:
                 message = self.redact(f"{provider}: {exc}; its declared capabilities stay unknown")
                 self.events.emit(DeclarationsUnknown(provider, message))
@@ -220,7 +216,7 @@ class Engine:
 
     def _run(self, planned: PlannedRun) -> tuple[RunResult, SkipReason | None]:
         """The result, and why the run never started ("deadline", "environment") or None."""
-        rs, target, key = planned.scenario, planned.target, planned.key
+        target, key = planned.target, planned.key
         cfg = self.config
         self.redact.add(target.api_key)
         if cfg.deadline is not None and self._started is not None \
@@ -230,7 +226,6 @@ class Engine:
             return _skip(planned, f"run deadline of {cfg.deadline:g}s passed"), "deadline"
         if target.label in self.environment_failures:
             return self._not_run(planned, self.environment_failures[target.label]), "environment"
-        transport: CassetteTransport | None = None
         cassette = None
         live = cfg.record_mode != "none"
         if cfg.record_mode is not None:
@@ -246,8 +241,18 @@ class Engine:
             if failure is None:
                 raise
             return self._not_run(planned, failure), "environment"
+        if not live:
+            return self._play(planned, base_url, cassette, None)
+        with self._lanes.lend(target.label) as lane:
+            return self._play(planned, base_url, cassette, lane)
+
+    def _play(self, planned: PlannedRun, base_url: str, cassette: Path | None,
+              lane: httpx2.BaseTransport | None) -> tuple[RunResult, SkipReason | None]:
+        """The conversation, live on `lane` (None: replayed from `cassette`), and its result."""
+        rs, target, key, cfg = planned.scenario, planned.target, planned.key, self.config
         # Only live traffic meets the rate limiter; a cassette hands it only the requests it cannot answer.
-        inner: httpx2.BaseTransport | None = self._wire(target, key) if live else None
+        inner = self._wire(target, lane, key) if lane is not None else None
+        transport: CassetteTransport | None = None
         if cassette is not None:
             assert cfg.record_mode is not None
             try:
@@ -284,7 +289,7 @@ class Engine:
                 transport.save()
         result.duration_s = time.perf_counter() - started
         lost = result.error is not None and result.error.kind in ("connection", "timeout")
-        if lost and live and (failure := self._launcher_died(target, grace=2.0)):
+        if lost and lane is not None and (failure := self._launcher_died(target, grace=2.0)):
             return self._not_run(planned, failure), "environment"
         # A run whose every response was cut before it completed leaves nothing to record, hence no file.
         result.cassette = str(cassette) if cassette is not None and cassette.is_file() else None
@@ -370,19 +375,6 @@ class Engine:
             raise
         pool.shutdown()
         return [r for r in results if r is not None]
-
-
-class _Borrowed(httpx2.BaseTransport):
-    """Lends the target's shared connection pool to one run's client without letting it close the pool."""
-
-    def __init__(self, pool: httpx2.BaseTransport) -> None:
-        self.pool = pool
-
-    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        return self.pool.handle_request(request)
-
-    def close(self) -> None:
-        pass
 
 
 def _skip(planned: PlannedRun, reason: str) -> RunResult:

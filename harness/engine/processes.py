@@ -23,7 +23,8 @@ imports the engine and sends one message): fork 3-4 ms, forkserver and spawn 0.9
 fresh interpreter imports pydantic and the openai SDK again. Fork also keeps what the front-end loaded
 (plugins' checks, the reproduce command) without pickling it. Fork's hazard is a lock held by another
 thread at the moment of the fork; the child touches only objects it creates (its own engine, pools and
-clients), and the CLI has no other thread when `run_all` starts. Where fork does not exist, or when the
+clients) and the TLS context its pools share, made here before the fork (`lanes.shared_tls`), and the
+CLI has no other thread when `run_all` starts. Where fork does not exist, or when the
 run cannot be split (launched local servers, an `after_turn` hook such as `--clients`, a provider capped
 below N runs in flight), the plan runs in this process, said once as `SingleProcess`.
 """
@@ -55,6 +56,7 @@ from harness.engine.events import (
 )
 from harness.engine.plan import PlannedRun
 from harness.engine.shard import split
+from harness.transport.lanes import shared_tls
 
 if TYPE_CHECKING:
     from harness.engine.engine import Engine
@@ -100,13 +102,14 @@ class _Parent:
         self.engine, self.runs, self.parts, self.on_result = engine, runs, parts, on_result
         self.results: list[RunResult | None] = [None] * len(runs)
         self.started = time.monotonic()
-        self.sent: dict[int, RunResult] = {}  # results told by their event, not yet handed to on_result
         self.failures: dict[Connection, str] = {}  # a child's traceback, when its engine raised
 
     def run(self) -> list[RunResult]:
         context = multiprocessing.get_context("fork")
         config = _child_config(self.engine.config, len(self.parts))
         children: dict[Connection, tuple[Any, list[int]]] = {}
+        if config.record_mode != "none":
+            shared_tls()  # made once here rather than once in each child
         gc.freeze()  # the children's collector then skips what they inherit (and leaves its pages shared)
         for part in self.parts:
             receive, send = context.Pipe(duplex=False)
@@ -157,9 +160,9 @@ class _Parent:
         engine = self.engine
         if kind == "started":
             engine.events.emit(RunStarted(self.runs[rest[0]]))
-        elif kind == "finished":
+        elif kind == "finished":  # the run's event, then its result, as the threaded engine hands them over
             index, result, reason = rest
-            planned, self.sent[index] = self.runs[index], result
+            planned = self.runs[index]
             if reason is None:
                 engine.events.emit(RunFinished(planned, result))
             else:
@@ -167,9 +170,7 @@ class _Parent:
                     skipped = engine.deadline_skipped if reason == "deadline" else engine.environment_skipped
                     skipped.add(planned.key)
                 engine.events.emit(RunSkipped(planned, result, reason))
-        elif kind == "result":  # after its event, which carried the result (pickled once)
-            index = rest[0]
-            self._done(index, self.sent[index])
+            self._done(index, result)
         elif kind == "event":
             engine.events.emit(rest[0])
         elif kind == "stats":
@@ -184,9 +185,6 @@ class _Parent:
         """A child ended before it sent all its runs: each one left is an error, told like any result."""
         for index in part:
             if self.results[index] is not None:
-                continue
-            if index in self.sent:  # decided and told: only its hand-over was lost
-                self._done(index, self.sent[index])
                 continue
             planned = self.runs[index]
             count = self.engine.config.processes
@@ -237,7 +235,7 @@ def _child(config: RunConfig, count: int, redact: Any, runs: list[PlannedRun], p
     engine = Engine(config, redact)
     engine.subscribe(forward)
     try:
-        engine.run_all(mine, lambda i, _: send("result", part[i]), started=started)
+        engine.run_all(mine, started=started)  # each result went with its run's event
     except KeyboardInterrupt:
         pass  # the runs in flight were finished and sent; the parent keeps them
     except BaseException:  # its runs not sent become errors in the parent, with this

@@ -18,6 +18,7 @@ it counts toward the run's bounds (`--run-timeout`, `--deadline`) but not toward
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -166,19 +167,20 @@ class _BoundedBackend(SyncBackend):
         return _BoundedStream(stream)
 
 
-def bounded_pool(keepalive: int = 20) -> httpx2.HTTPTransport:
+def bounded_pool(keepalive: int = 20, verify: ssl.SSLContext | bool = True) -> httpx2.HTTPTransport:
     """An HTTP transport whose every socket operation honours the bounds of the calling thread.
 
-    It keeps `keepalive` idle connections (httpx2 keeps 20): the engine passes its concurrency, since a
-    pool smaller than the requests in flight closes the surplus after each wave and reconnects in the
-    next one. The number of connections is not capped here: the engine's per-provider limit is the cap,
-    and a second cap below it would queue requests inside the pool, where the wait counts as latency.
+    It keeps `keepalive` idle connections (httpx2 keeps 20); the engine lends each run in flight a pool
+    of its own (`lanes.py`), which keeps the one connection that run's turns take one after another. The
+    number of connections is not capped here: the engine's per-provider limit is the cap, and a cap in
+    the pool would queue requests inside it, where the wait counts as latency.
 
     httpx2 has no public seam for the network backend; its connection pool has (`network_backend`), and
     the transport keeps the pool in `_pool`. tests/test_time_bounds.py fails if that ever changes.
     """
     transport = httpx2.HTTPTransport(
-        limits=httpx2.Limits(max_connections=None, max_keepalive_connections=max(20, keepalive))
+        verify=verify,
+        limits=httpx2.Limits(max_connections=None, max_keepalive_connections=keepalive)
     )
     pool = getattr(transport, "_pool", None)
     if not isinstance(pool, httpcore2.ConnectionPool) or not hasattr(pool, "_network_backend"):

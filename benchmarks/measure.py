@@ -99,9 +99,17 @@ def repeated(fn: Callable[[], object], times: int) -> Callable[[], None]:
 
 
 def child_cpu(command: list[str], cwd: Path) -> float:
-    """CPU seconds (user + system) of one child process running `command` to its end."""
+    """CPU seconds (user + system) of one child process running `command` to its end.
+
+    The child may write bytecode caches, as Python does wherever it is installed: an environment that
+    sets PYTHONDONTWRITEBYTECODE (this machine's does) would otherwise compile every module from source
+    at every start, which measures the compiler, and a start-up of about 1 s instead of 0.4 s buries a
+    difference of tens of milliseconds in its noise. The warm-up runs write the caches.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
+                   env=env)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
@@ -133,11 +141,13 @@ def child_peak(command: list[str], cwd: Path) -> int:
     return int(done.stdout.split()[-1])
 
 
-def paired_commands(a: list[str], b: list[str], cwd: Path, rounds: int) -> tuple[float, float]:
-    """Median child CPU seconds of two commands, interleaved round by round, after one warm-up each."""
+def paired_commands(a: list[str], b: list[str], cwd: Path, rounds: int) -> tuple[float, float, float]:
+    """Median child CPU seconds of two commands, interleaved round by round after one warm-up each, and
+    the median of the rounds' differences (a - b): a burst that slows one round slows both its runs."""
     child_cpu(a, cwd), child_cpu(b, cwd)
     times_a, times_b = [], []
     for _ in range(rounds):
         times_a.append(child_cpu(a, cwd))
         times_b.append(child_cpu(b, cwd))
-    return statistics.median(times_a), statistics.median(times_b)
+    differences = [x - y for x, y in zip(times_a, times_b, strict=True)]
+    return statistics.median(times_a), statistics.median(times_b), statistics.median(differences)

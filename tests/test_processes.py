@@ -218,3 +218,30 @@ def test_a_run_that_cannot_be_split_runs_in_one_process_and_says_so(stubs: dict[
 def test_processes_below_one_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "--provider", "local", "--processes", "0"]) == 2
     assert capsys.readouterr().err == "error: --processes must be at least 1, got 0\n"
+
+
+def test_the_workers_shares_of_the_concurrency_add_up_to_it_not_past_it() -> None:
+    """`--concurrency 4 --processes 3`: 2 + 1 + 1 runs in flight of the provider, never 2 + 2 + 2."""
+    assert [processes._share(4, 3, n) for n in range(3)] == [2, 1, 1]
+    assert [processes._share(64, 3, n) for n in range(3)] == [22, 21, 21]
+    assert sum(processes._share(7, 2, n) for n in range(2)) == 7
+    with StubServer(oracle(), latency=0.05) as stub:
+        config = RunConfig(trials=4, concurrency=4, processes=3)
+        runs = _runs({"good": stub}, config)
+        assert len(processes.split(runs, 3)) == 3  # each worker has a part
+        with Engine(config) as engine:
+            results = engine.run_all(runs)
+        assert {r.outcome for r in results} == {"pass"}
+        assert stub.max_in_flight <= 4
+
+
+def test_fewer_runs_in_flight_than_processes_run_in_one_process(stubs: dict[str, StubServer]) -> None:
+    config = _config(processes=3, concurrency=2)
+    events: list[Event] = []
+    with Engine(config) as engine:
+        engine.subscribe(events.append)
+        results = engine.run_all(_runs({"good": stubs["good"]}, config))
+    said = [e.message for e in events if isinstance(e, SingleProcess)]
+    assert said == ["--processes 3: running in one process: --concurrency 2 allows fewer runs in flight than "
+                    "--processes"]
+    assert {r.outcome for r in results} == {"pass"}

@@ -7,8 +7,9 @@ requests a second whatever `--concurrency` says. Worker processes each take thei
 How:
 - The plan is cut like `--shard` cuts it (`shard.split`): whole scenario x model units, balanced by
   expected requests, so a cell's trials and a scenario's two modes stay in one process.
-- Each child runs its part with `ceil(concurrency / N)` runs in flight, a provider's own cap divided by
-  N, and rate limits divided by N (`rate_processes`, as for xdist workers). The deadline's clock is the
+- Each child runs its part with its share of `--concurrency` (the shares add up to it: 64 over 3 is
+  22 + 21 + 21), its share of a provider's own cap likewise, and rate limits divided by N
+  (`rate_processes`, as for xdist workers). The deadline's clock is the
   parent's: the children start from its `run_all` start (the monotonic clock is the machine's).
 - Children send each event and result down their own pipe as it happens; the parent re-emits the events
   on its bus (journal, progress, report) and calls `on_result` with the plan index, one at a time, and
@@ -33,7 +34,6 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-import math
 import multiprocessing
 import signal
 import threading
@@ -74,6 +74,8 @@ def single_process_reason(config: RunConfig, runs: list[PlannedRun]) -> str | No
         return "the client checks (--clients) hold their client processes in this one"
     if config.record_mode != "none" and any(r.target.launcher is not None for r in runs):
         return "a local server started by this run (a launched target) cannot be shared between processes"
+    if config.concurrency < config.processes:
+        return f"--concurrency {config.concurrency} allows fewer runs in flight than --processes"
     capped = sorted({r.target.provider for r in runs
                      if r.target.concurrency is not None and r.target.concurrency < config.processes})
     if capped:
@@ -106,14 +108,15 @@ class _Parent:
 
     def run(self) -> list[RunResult]:
         context = multiprocessing.get_context("fork")
-        config = _child_config(self.engine.config, len(self.parts))
+        count = len(self.parts)
         children: dict[Connection, tuple[Any, list[int]]] = {}
-        if config.record_mode != "none":
+        if self.engine.config.record_mode != "none":
             shared_tls()  # made once here rather than once in each child
         gc.freeze()  # the children's collector then skips what they inherit (and leaves its pages shared)
-        for part in self.parts:
+        for number, part in enumerate(self.parts):
             receive, send = context.Pipe(duplex=False)
-            child = context.Process(target=_child, args=(config, len(self.parts), self.engine.redact,
+            config = _child_config(self.engine.config, count, number)
+            child = context.Process(target=_child, args=(config, count, number, self.engine.redact,
                                                          self.runs, part, send, self.started), daemon=True)
             child.start()
             send.close()  # the child's end: once it exits, our reads see end of file
@@ -196,13 +199,18 @@ class _Parent:
             self._done(index, result)
 
 
-def _child_config(config: RunConfig, count: int) -> RunConfig:
-    return dataclasses.replace(config, processes=1, concurrency=math.ceil(config.concurrency / count),
+def _share(total: int, count: int, number: int) -> int:
+    """Child `number`'s share of `total` runs in flight: the shares of the `count` children add up to it."""
+    return total // count + (number < total % count)
+
+
+def _child_config(config: RunConfig, count: int, number: int) -> RunConfig:
+    return dataclasses.replace(config, processes=1, concurrency=_share(config.concurrency, count, number),
                                rate_processes=config.rate_processes * count)
 
 
-def _child(config: RunConfig, count: int, redact: Any, runs: list[PlannedRun], part: list[int],
-           conn: Connection, started: float) -> None:
+def _child(config: RunConfig, count: int, number: int, redact: Any, runs: list[PlannedRun],
+           part: list[int], conn: Connection, started: float) -> None:
     """A worker: runs its part of the plan with an engine of its own and sends everything to the parent.
 
     Only the parent interrupts it (SIGTERM, once): a terminal's Ctrl-C reaches the whole process group,
@@ -218,7 +226,7 @@ def _child(config: RunConfig, count: int, redact: Any, runs: list[PlannedRun], p
         with lock:
             conn.send(message)
 
-    mine = [_divided(runs[i], count) for i in part]
+    mine = [_divided(runs[i], count, number) for i in part]
     position = {id(planned): index for planned, index in zip(mine, part, strict=True)}
 
     def forward(event: Event) -> None:
@@ -252,9 +260,10 @@ def _interrupt_once(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _divided(planned: PlannedRun, count: int) -> PlannedRun:
-    """The run with its provider's own cap on runs in flight divided among the processes."""
+def _divided(planned: PlannedRun, count: int, number: int) -> PlannedRun:
+    """The run with child `number`'s share of its provider's own cap on runs in flight."""
     cap = planned.target.concurrency
     if cap is None:
         return planned
-    return dataclasses.replace(planned, target=dataclasses.replace(planned.target, concurrency=cap // count))
+    share = _share(cap, count, number)
+    return dataclasses.replace(planned, target=dataclasses.replace(planned.target, concurrency=share))

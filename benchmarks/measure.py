@@ -57,6 +57,20 @@ class Bench:
         return tiny if self.tiny else full if self.full else default
 
 
+def machine_speed() -> float:
+    """Milliseconds of CPU a fixed pure-Python loop takes now. This shared machine's speed varies by up to
+    half from one minute to the next (seen here: a loop of 275 ms took 411 ms a minute later), and every
+    CPU-bound figure moves with it; printed before and after a run, it tells runs made at different
+    speeds apart."""
+    times = []
+    for _ in range(3):
+        start, total = time.process_time(), 0
+        for i in range(1_000_000):
+            total += i * i
+        times.append(time.process_time() - start)
+    return statistics.median(times) * 1e3
+
+
 def load() -> str:
     """The machine's load average: wall-time figures on a busy 2-core machine should be read with it."""
     return f"load {os.getloadavg()[0]:.1f}"

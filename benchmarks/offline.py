@@ -106,7 +106,7 @@ def bench_startup_plugin(b: Bench) -> Outcome:
     empty = b.folder / "empty"
     empty.mkdir(exist_ok=True)
     base = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"]
-    rounds = b.size(11, 21, 1)
+    rounds = b.size(9, 21, 1)
     with_plugin, without, added = paired_commands(base, [*base, "-p", "no:toolcall_harness"], empty, rounds)
     detail = (f"pytest --collect-only, empty folder: {with_plugin * 1e3:.0f} ms with the plugin, "
               f"{without * 1e3:.0f} ms without (quotient {with_plugin / without:.3f}), bytecode cached; "

@@ -32,7 +32,7 @@ from live import (  # noqa: E402
     bench_latency_16,
     bench_overhead,
 )
-from measure import Bench, Outcome  # noqa: E402
+from measure import Bench, Outcome, machine_speed  # noqa: E402
 from offline import (  # noqa: E402
     bench_replay,
     bench_scaling,
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peer", action="store_true", help="also the same work through promptfoo (npm)")
     args = parser.parse_args(argv)
     rounds = args.rounds or (1 if args.smoke else 15 if args.full else 5)
-    started, load_before = time.perf_counter(), os.getloadavg()[0]
+    started, load_before, speed_before = time.perf_counter(), os.getloadavg()[0], machine_speed()
     missed, took = [], []
     with tempfile.TemporaryDirectory(prefix="toolcall-bench-") as tmp:
         bench = Bench(Path(tmp), max(1, rounds), full=args.full, tiny=args.smoke)
@@ -96,7 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     mode = "full" if args.full else "smoke" if args.smoke else "default"
     verdict = f"missed: {', '.join(missed)}" if missed else "every target met"
     print(f"total: {time.perf_counter() - started:.0f} s wall ({mode} run), load {load_before:.1f} before, "
-          f"{os.getloadavg()[0]:.1f} after; {verdict} (s each: {', '.join(took)})", flush=True)
+          f"{os.getloadavg()[0]:.1f} after; a fixed CPU loop took {speed_before:.0f} ms before, "
+          f"{machine_speed():.0f} ms after (lower is quicker); {verdict} "
+          f"(s each: {', '.join(took)})", flush=True)
     return 1 if missed else 0
 
 

@@ -125,7 +125,8 @@ def bench_concurrency(b: Bench, concurrency: int, latency: float = 0.2, processe
     """Wall / ideal of a matrix at `concurrency`, each slot making about `waves` requests in turn (60 with
     `--full`): the ideal's last wave is then 1/waves of it. With `processes` > 1 the engine runs it in
     worker processes (`--processes`): their CPU is counted too, and every pass starts them, and the pools
-    they open, anew. `references`: passes of the bare-SDK reference (default: one between every two of the harness's)."""
+    they open, anew. `references`: passes of the bare-SDK reference, alternating with the harness's so
+    that the load that slows one slows both (default: one between every two of the harness's)."""
     waves = b.size(waves, 60)
     passes = b.size(3, 7, 2)  # the bare reference runs between two passes
     with oracle_stub(latency) as stub:
@@ -140,7 +141,7 @@ def bench_concurrency(b: Bench, concurrency: int, latency: float = 0.2, processe
         with Engine(config) as engine:
             engine.run_all(runs[:concurrency])
             for number in range(passes):
-                if number and (references is None or len(bare) < references):  # alternately: the load that slows one slows both
+                if number and (references is None or len(bare) < references):
                     bare.append(bare_pass(stub, results, concurrency)[0])
                 stub.reset()
                 gc.collect()

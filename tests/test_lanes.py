@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import httpx2
 from conftest import SCENARIOS
@@ -101,3 +102,20 @@ def test_lanes_made_by_many_threads_at_once_are_all_closed() -> None:
     assert len(made) == len(lanes) == 6
     lanes.close()
     assert all(p.closed for p in made)
+
+
+def test_replay_opens_no_pool(tmp_path: Path) -> None:
+    """A replayed run never dials, so it borrows no lane (and makes no TLS context)."""
+    with StubServer(oracle()) as stub:
+        target = Target(provider="stub", model="oracle", base_url=stub.base_url, api_key_env=None)
+        record = RunConfig(record_mode="all", cassette_dir=tmp_path)
+        runs = plan(load_scenarios([SCENARIOS]), [target], record)
+        with Engine(record) as engine:
+            assert {r.outcome for r in engine.run_all(runs)} == {"pass"}
+            assert len(engine._lanes) >= 1
+    replay = RunConfig(record_mode="none", cassette_dir=tmp_path)
+    with Engine(replay) as engine:
+        results = engine.run_all(plan(load_scenarios([SCENARIOS]), [target], replay))
+        assert {r.outcome for r in results} == {"pass"} and {r.provenance for r in results} == {"replayed"}
+        engine.declarations([target])
+        assert len(engine._lanes) == 0

@@ -1,11 +1,12 @@
 """The engine: planned run -> RunResult, one at a time or a whole plan side by side. Knows nothing of pytest
 or argparse; it tells its listeners what happens through `Events` (see events.py).
 
-`Engine` holds what runs share — HTTP connection pools per target, the local servers it started, the
-redactor, the clock of the deadline — and decides, per run, whether it can start at all: a passed
-deadline or a broken local server skips it without a verdict (a resumed run does it), a missing
-cassette skips it with the command that records it. `run_all` runs a plan concurrently with a
-per-provider limit and returns results in plan order, whatever order they finish in.
+`Engine` holds what runs share — HTTP connection pools, lent one to each run in flight
+(`transport/lanes.py`), the local servers it started, the redactor, the clock of the deadline — and
+decides, per run, whether it can start at all: a passed deadline or a broken local server skips it
+without a verdict (a resumed run does it), a missing cassette skips it with the command that records it.
+`run_all` runs a plan concurrently with a per-provider limit and returns results in plan order, whatever
+order they finish in.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -183,8 +185,8 @@ class Engine:
             self.redact.add(target.api_key)
             live = self.config.record_mode != "none"
             try:
-                with self._lanes.lend(target.label) as lane:
-                    wire = self._wire(target, lane) if live else None
+                with self._lanes.lend(target.label) if live else nullcontext(None) as lane:
+                    wire = self._wire(target, lane) if lane is not None else None
                     body = fetch_models(target, self.config, wire, self.redact)
             except ModelsUnavailable as exc:
                 message = self.redact(f"{provider}: {exc}; its declared capabilities stay unknown")
@@ -241,9 +243,7 @@ class Engine:
             if failure is None:
                 raise
             return self._not_run(planned, failure), "environment"
-        if not live:
-            return self._play(planned, base_url, cassette, None)
-        with self._lanes.lend(target.label) as lane:
+        with self._lanes.lend(target.label) if live else nullcontext(None) as lane:
             return self._play(planned, base_url, cassette, lane)
 
     def _play(self, planned: PlannedRun, base_url: str, cassette: Path | None,

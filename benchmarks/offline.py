@@ -32,7 +32,7 @@ def replay_all(s: Suite, concurrency: int = CLI_CONCURRENCY) -> None:
 
 
 def bench_replay(b: Bench) -> Outcome:
-    s = base_suite(b, 200)
+    s = base_suite(b, 100)
     cassettes = s.cassettes
     # One pass of a small suite takes tens of milliseconds: repeat it so a sample lasts ~0.3 s.
     times = max(1, math.ceil(0.3 / cpu_timed(lambda: replay_all(s)))) if not b.tiny else 1
@@ -77,7 +77,7 @@ def bench_scaling(b: Bench, factor: int = 16) -> Outcome:
     """CPU per run replaying `factor` copies of the suite at once, against the suite itself replayed
     `factor` times (so both samples replay as many runs); memory from child processes' own rusage."""
     factor = 2 if b.tiny else factor
-    base = base_suite(b, 72)
+    base = base_suite(b, 36)
     one = scaled(base, 1, b.folder / "x1")
     many = scaled(base, factor, b.folder / f"x{factor}")
     rounds = b.size(3, 5)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import math
+import multiprocessing
 import re
 import resource
 import statistics
@@ -26,6 +27,7 @@ from harness.core.model import RunResult
 from harness.engine.config import RunConfig
 from harness.engine.engine import Engine
 from harness.engine.plan import PlannedRun, plan
+from harness.engine.shard import split
 from harness.testing.process import StubProcess
 
 _NUMBER = re.compile(r"chatcmpl-stub-(\d+)")
@@ -101,6 +103,42 @@ def bare_pass(stub: StubProcess, results: list[RunResult], concurrency: int) -> 
     return wall, [seconds - held[number] for seconds, number in timed]
 
 
+def bare_processes(stub: StubProcess, runs: list[PlannedRun], results: list[RunResult], concurrency: int,
+                   processes: int) -> float:
+    """Wall time of the same conversations as bare SDK calls in `processes` forked processes, each with
+    its share of the runs (cut as `--processes` cuts them) and of `concurrency`, a thread per run: the
+    reference for `--processes`, which a thread per run in one process is not (its one GIL is the
+    bottleneck there). Like the engine's workers, they are forked anew and connect anew in every pass."""
+    result_of = {id(run): result for run, result in zip(runs, results, strict=True)}
+    parts = [[result_of[id(run)] for run in part] for part in split(runs, processes)]
+    context = multiprocessing.get_context("fork")
+    shares = [concurrency // processes + (n < concurrency % processes) for n in range(processes)]
+    children = [context.Process(target=_bare_worker, args=(stub.base_url, part, shares[n]))
+                for n, part in enumerate(parts)]
+    start = time.perf_counter()
+    for child in children:
+        child.start()
+    for child in children:
+        child.join()
+    wall = time.perf_counter() - start
+    if any(child.exitcode != 0 for child in children):
+        raise RuntimeError("a bare-SDK reference process failed")
+    return wall
+
+
+def _bare_worker(base_url: str, results: list[RunResult], concurrency: int) -> None:
+    http = httpx2.Client(limits=httpx2.Limits(max_connections=None, max_keepalive_connections=concurrency))
+    client = openai.OpenAI(base_url=base_url, api_key="bench", max_retries=0, http_client=http)
+
+    def converse(bodies: list[dict[str, Any]]) -> None:
+        for body in bodies:
+            bare_timed(client, body)
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        list(pool.map(converse, [[t.request for t in r.turns] for r in results]))
+    client.close()
+
+
 # --- concurrency ------------------------------------------------------------------------------------
 
 
@@ -142,7 +180,8 @@ def bench_concurrency(b: Bench, concurrency: int, latency: float = 0.2, processe
             engine.run_all(runs[:concurrency])
             for number in range(passes):
                 if number and (references is None or len(bare) < references):
-                    bare.append(bare_pass(stub, results, concurrency)[0])
+                    bare.append(bare_pass(stub, results, concurrency)[0] if processes == 1
+                                else bare_processes(stub, runs, results, concurrency, processes))
                 stub.reset()
                 gc.collect()
                 start, cpu = time.perf_counter(), time.process_time() + _workers_cpu()
@@ -164,7 +203,8 @@ def bench_concurrency(b: Bench, concurrency: int, latency: float = 0.2, processe
         f"{ms(held, 0.5)} ms, p99 {ms(held, 0.99)} ms; harness CPU "
         f"{statistics.median(cpus) / requests * 1e3:.2f} ms per request"
         f"{' (all processes)' if processes > 1 else ''}; the same requests as bare SDK "
-        f"calls, a thread per run: wall / ideal {statistics.median(bare) / ideal:.3f} (median of "
+        f"calls, a thread per run{f' in {processes} forked processes' if processes > 1 else ''}: "
+        f"wall / ideal {statistics.median(bare) / ideal:.3f} (median of "
         f"{len(bare)}), {load()}; wall / ideal"
     )
     return Outcome(f"concurrency-{concurrency}", detail, wall / ideal, 1.10)
@@ -183,7 +223,8 @@ def bench_concurrency_16(b: Bench) -> Outcome:
 
 def bench_concurrency_64(b: Bench) -> Outcome:
     """Two worker processes: one process's GIL cannot build and parse 64 requests per 200 ms wave with
-    the openai SDK (about 2.5 ms of CPU each under contention); the bare SDK on threads scores 1.2-1.35.
+    the openai SDK (about 2.5 ms of CPU each under contention); the bare SDK on threads in one process
+    scores 1.2-1.4, and its reference here runs in two forked processes like the harness.
 
     30 waves (a pass of about 6 s), not 15: starting two worker processes and their 64 connections, and
     reaping them, costs about 60-80 ms a pass, which a 3 s pass counts twice as heavily as a 6 s one and a

@@ -20,7 +20,14 @@ from pydantic import ValidationError
 from harness.conformance.expectations import Conversation, evaluate
 from harness.conformance.stream import read_arguments
 from harness.core.model import Reply, ToolCall
-from harness.scenario.matchers import Resolver, assign_calls, check_argument, check_arguments, check_call
+from harness.scenario.matchers import (
+    Resolver,
+    assign_calls,
+    check_argument,
+    check_arguments,
+    check_call,
+    normalize_text,
+)
 from harness.scenario.simulator import Execution, ToolSimulator
 from harness.scenario.spec import ArgSpec, CallSpec, Expect, ResolvedScenario, Scenario
 
@@ -704,3 +711,11 @@ def test_unmatched_calls_are_reported_by_their_arrival_position() -> None:
     calls = [call("get_weather", '{"location": "Paris"}'), call("get_stock_quote", '{"symbol": "A"}'),
              call("get_weather", '{"location": "SF"}')]  # fmt: skip
     assert assign_calls(specs, calls) == ([], [0, 1])
+
+
+@pytest.mark.parametrize(("text", "normal"), [
+    ("SF, CA", "sf ca"), ("  New   York ", "new york"), ("São Paulo", "sao paulo"), ("Zürich!!", "zurich"),
+    ("ﬁne", "fine"), ("Ａｂｃ", "abc"), ("straße", "strasse"), ("O'Hare-Int'l", "o hare int l"),
+])
+def test_normalize_text_folds_case_accents_width_and_punctuation(text: str, normal: str) -> None:
+    assert normalize_text(text) == normal

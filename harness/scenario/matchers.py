@@ -24,8 +24,10 @@ __all__ = ["NOT_FOUND", "Resolver", "assign_calls", "check_argument", "check_arg
 
 def normalize_text(value: str) -> str:
     """Case, accents, punctuation and whitespace runs do not matter: 'SF, CA' ~ 'sf ca'."""
-    text = unicodedata.normalize("NFKD", value)
-    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
+    text = value
+    if not text.isascii():  # ASCII has no accents to strip (and is its own NFKD form)
+        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    text = text.casefold()
     text = re.sub(r"[^\w\s]", " ", text)
     return " ".join(text.split())
 

@@ -27,6 +27,7 @@ from harness.core.model import RunResult
 from harness.engine.config import RunConfig
 from harness.engine.engine import Engine
 from harness.engine.plan import PlannedRun, plan
+from harness.engine.processes import share
 from harness.engine.shard import split
 from harness.testing.process import StubProcess
 
@@ -112,9 +113,9 @@ def bare_processes(stub: StubProcess, runs: list[PlannedRun], results: list[RunR
     result_of = {id(run): result for run, result in zip(runs, results, strict=True)}
     parts = [[result_of[id(run)] for run in part] for part in split(runs, processes)]
     context = multiprocessing.get_context("fork")
-    shares = [concurrency // processes + (n < concurrency % processes) for n in range(processes)]
-    children = [context.Process(target=_bare_worker, args=(stub.base_url, part, shares[n]))
-                for n, part in enumerate(parts)]
+    children = [context.Process(target=_bare_worker,
+                                args=(stub.base_url, part, share(concurrency, processes, number)))
+                for number, part in enumerate(parts)]
     start = time.perf_counter()
     for child in children:
         child.start()

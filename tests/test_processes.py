@@ -222,9 +222,9 @@ def test_processes_below_one_is_a_usage_error(capsys: pytest.CaptureFixture[str]
 
 def test_the_workers_shares_of_the_concurrency_add_up_to_it_not_past_it() -> None:
     """`--concurrency 4 --processes 3`: 2 + 1 + 1 runs in flight of the provider, never 2 + 2 + 2."""
-    assert [processes._share(4, 3, n) for n in range(3)] == [2, 1, 1]
-    assert [processes._share(64, 3, n) for n in range(3)] == [22, 21, 21]
-    assert sum(processes._share(7, 2, n) for n in range(2)) == 7
+    assert [processes.share(4, 3, n) for n in range(3)] == [2, 1, 1]
+    assert [processes.share(64, 3, n) for n in range(3)] == [22, 21, 21]
+    assert sum(processes.share(7, 2, n) for n in range(2)) == 7
     with StubServer(oracle(), latency=0.05) as stub:
         config = RunConfig(trials=4, concurrency=4, processes=3)
         runs = _runs({"good": stub}, config)

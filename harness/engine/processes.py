@@ -199,13 +199,13 @@ class _Parent:
             self._done(index, result)
 
 
-def _share(total: int, count: int, number: int) -> int:
+def share(total: int, count: int, number: int) -> int:
     """Child `number`'s share of `total` runs in flight: the shares of the `count` children add up to it."""
     return total // count + (number < total % count)
 
 
 def _child_config(config: RunConfig, count: int, number: int) -> RunConfig:
-    return dataclasses.replace(config, processes=1, concurrency=_share(config.concurrency, count, number),
+    return dataclasses.replace(config, processes=1, concurrency=share(config.concurrency, count, number),
                                rate_processes=config.rate_processes * count)
 
 
@@ -265,5 +265,5 @@ def _divided(planned: PlannedRun, count: int, number: int) -> PlannedRun:
     cap = planned.target.concurrency
     if cap is None:
         return planned
-    share = _share(cap, count, number)
-    return dataclasses.replace(planned, target=dataclasses.replace(planned.target, concurrency=share))
+    mine = share(cap, count, number)
+    return dataclasses.replace(planned, target=dataclasses.replace(planned.target, concurrency=mine))
